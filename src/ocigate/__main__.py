@@ -1,0 +1,3 @@
+from ocigate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Thin routes: parse, authenticate, dispatch, respond."""

@@ -1,0 +1,65 @@
+"""``GET /v1/models`` and ``GET /v1/models/{id}`` in OpenAI's shape, plus the health endpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ocigate.asgi import Request, Response, json_response
+from ocigate.errors import ModelNotFound
+from ocigate.registry import ModelEntry, Registry
+
+
+class ModelRoutes:
+    def __init__(self, registry: Registry, created: int | None = None) -> None:
+        self._registry = registry
+        self._created = created if created is not None else int(time.time())
+
+    def _public_id(self, entry: ModelEntry) -> str:
+        """The plain id where it reaches this entry, else ``provider/model``."""
+        return entry.id if self._registry.find(entry.id) == entry else f"{entry.provider}/{entry.id}"
+
+    def _card(self, entry: ModelEntry, public_id: str) -> dict[str, Any]:
+        return {
+            "id": public_id,
+            "object": "model",
+            "created": self._created,
+            "owned_by": entry.provider_type,
+            "provider": entry.provider,
+            "source": entry.source,
+        }
+
+    async def list(self, request: Request) -> Response:
+        data = [self._card(entry, self._public_id(entry)) for entry in self._registry.entries()]
+        return json_response({"object": "list", "data": data})
+
+    async def get(self, request: Request) -> Response:
+        model = request.path_tail
+        entry = self._registry.find(model)
+        if entry is None:
+            raise ModelNotFound(self._registry.unknown_message(model), param="model")
+        return json_response(self._card(entry, model))
+
+
+class HealthRoutes:
+    def __init__(self, registry: Registry, is_ready: Any) -> None:
+        self._registry = registry
+        self._is_ready = is_ready
+
+    async def healthz(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        providers = [
+            {
+                "name": state.name,
+                "type": state.type,
+                "in_service": state.provider is not None,
+                "models": len(state.models()),
+                **({"problem": state.disabled_reason} if state.disabled_reason else {}),
+                "discovery": state.discovery_note,
+            }
+            for state in self._registry.states
+        ]
+        ready = bool(self._is_ready()) and any(p["in_service"] for p in providers)
+        return json_response({"status": "ready" if ready else "starting", "providers": providers}, 200 if ready else 503)

@@ -1,0 +1,151 @@
+"""``POST /v1/chat/completions`` and ``POST /v1/responses``: validate, resolve the model, forward, relay.
+
+The hot path: one JSON parse of the request (re-serialised only when the model name must change), the upstream
+body returned as received, and stream events relayed as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse
+from ocigate.errors import GatewayError, InvalidRequest
+from ocigate.providers.base import UpstreamStream
+from ocigate.registry import Registry, Target
+from ocigate.sse import DONE_EVENT, encode_event
+
+log = logging.getLogger("ocigate.access")
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    if not body:
+        raise InvalidRequest("The request body is empty; send a JSON object.")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}.") from exc
+    if not isinstance(payload, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return payload
+
+
+def _check_chat(payload: dict[str, Any]) -> None:
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
+
+
+def _check_responses(payload: dict[str, Any]) -> None:
+    given = payload.get("input")
+    if given is None and not payload.get("previous_response_id"):
+        raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
+    if given is not None and not isinstance(given, str | list):
+        raise InvalidRequest("'input' must be a string or an array of input items.", param="input")
+
+
+def stream_error_event(exc: BaseException) -> bytes:
+    err = exc if isinstance(exc, GatewayError) else GatewayError("The gateway failed while streaming.")
+    return encode_event(err.to_json())
+
+
+class ProxyRoutes:
+    def __init__(self, registry: Registry, *, access_log: bool = True) -> None:
+        self._registry = registry
+        self._access_log = access_log and log.isEnabledFor(logging.INFO)
+
+    async def chat(self, request: Request) -> Response | StreamingResponse:
+        return await self._forward(request, "chat/completions", _check_chat)
+
+    async def responses(self, request: Request) -> Response | StreamingResponse:
+        return await self._forward(request, "responses", _check_responses)
+
+    async def _forward(self, request: Request, path: str, check: Any) -> Response | StreamingResponse:
+        started = time.perf_counter()
+        body = await request.body()
+        payload = parse_object(body)
+        model = payload.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
+        check(payload)
+        target = self._registry.resolve(model)
+        if target.upstream_model != model:
+            payload["model"] = target.upstream_model
+            body = orjson.dumps(payload)
+        request_id = secrets.token_hex(8)
+        provider = target.provider
+        try:
+            if payload.get("stream") is True:
+                upstream = await provider.open_stream(path, body, model=target.upstream_model)
+                headers = [*SSE_HEADERS, *_id_headers(request_id, upstream.request_id, provider.name)]
+                relay = self._relay(upstream, path, target, request_id, started)
+                return StreamingResponse(relay, headers=headers, on_error=stream_error_event)
+            reply = await provider.send(path, body, model=target.upstream_model)
+        except GatewayError as err:
+            if self._access_log:
+                self._log(request_id, path, target, err.status, getattr(err, "upstream_code", None), None, started)
+            raise
+        if self._access_log:
+            self._log(request_id, path, target, reply.status, None, reply.request_id, started)
+        headers = [*JSON_HEADERS, *_id_headers(request_id, reply.request_id, provider.name)]
+        return Response(reply.body, reply.status, headers)
+
+    async def _relay(
+        self, upstream: UpstreamStream, path: str, target: Target, request_id: str, started: float
+    ) -> AsyncIterator[bytes]:
+        saw_done = False
+        status = 200
+        try:
+            async for event in upstream:
+                if event.is_done:
+                    saw_done = True
+                if event.raw:
+                    yield event.raw
+                else:  # an upstream that answered one JSON body to a stream request
+                    yield encode_event(event.data)
+            if not saw_done and path == "chat/completions":
+                yield DONE_EVENT
+        except GatewayError as err:
+            status = err.status
+            raise
+        finally:
+            await upstream.aclose()
+            if self._access_log:
+                self._log(request_id, path, target, status, None, upstream.request_id, started, stream=True)
+
+    @staticmethod
+    def _log(
+        request_id: str,
+        path: str,
+        target: Target,
+        status: int,
+        upstream_code: str | None,
+        opc_request_id: str | None,
+        started: float,
+        *,
+        stream: bool = False,
+    ) -> None:
+        log.info(
+            "request_id=%s path=/v1/%s model=%s provider=%s stream=%s status=%d%s opc-request-id=%s ms=%.1f",
+            request_id,
+            path,
+            target.entry.id,
+            target.entry.provider,
+            "yes" if stream else "no",
+            status,
+            f" upstream_code={upstream_code}" if upstream_code else "",
+            opc_request_id or "-",
+            (time.perf_counter() - started) * 1000,
+        )
+
+
+def _id_headers(request_id: str, opc_request_id: str | None, provider: str) -> Headers:
+    headers: Headers = [(b"x-request-id", request_id.encode()), (b"x-ocigate-provider", provider.encode())]
+    if opc_request_id:
+        headers.append((b"opc-request-id", opc_request_id.encode("latin-1")))
+    return headers

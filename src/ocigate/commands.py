@@ -1,0 +1,85 @@
+"""``ocigate models`` and ``ocigate doctor``: the registry and the checks, printed for a person."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import orjson
+
+from ocigate.checks import check_settings
+from ocigate.config import Settings, load_settings
+from ocigate.errors import GatewayError
+
+
+async def _started_runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from ocigate.app import Runtime
+
+    runtime = Runtime(settings)
+    import logging
+
+    logging.getLogger("ocigate").disabled = True  # the command prints its own report
+    await runtime.start()
+    await runtime.discovery  # type: ignore[misc]
+    return runtime
+
+
+async def print_models(config_file: str | None) -> int:
+    settings = load_settings(os.environ, config_file=config_file)
+    runtime = await _started_runtime(settings)
+    try:
+        rows = [("MODEL", "PROVIDER", "TYPE", "SOURCE")]
+        for entry in runtime.registry.entries():
+            rows.append((entry.id, entry.provider, entry.provider_type, entry.source))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        print()
+        for state in runtime.registry.states:
+            status = "in service" if state.provider is not None else f"OUT OF SERVICE: {state.disabled_reason}"
+            print(f"provider {state.name} ({state.type}, from {state.source}): {status}; {state.discovery_note}")
+        if runtime.emulator is not None:
+            print("No Oracle provider is configured: `ocigate serve` serves the bundled emulator with these models.")
+        return 0
+    finally:
+        await runtime.stop()
+
+
+async def doctor(config_file: str | None, *, offline: bool) -> int:
+    settings = load_settings(os.environ, config_file=config_file)
+    findings = check_settings(settings)
+    if not settings.providers:
+        print("No Oracle provider is configured (no ORACLE_* variables, no providers: in a config file).")
+        print("`ocigate serve` would serve the bundled emulator. To use Oracle:")
+        print("  export ORACLE_REGION=us-chicago-1 ORACLE_API_KEY=sk-... ORACLE_MODELS=openai.gpt-oss-120b")
+    for finding in findings:
+        print(f"{finding.level.upper()}: {finding.message}")
+    errors = sum(1 for f in findings if f.level == "error")
+    if not offline and settings.providers:
+        errors += await _probe(settings)
+    if errors == 0:
+        print("OK: no problems found." if not findings else "No blocking problems found.")
+    return 1 if errors else 0
+
+
+async def _probe(settings: Settings) -> int:
+    """One small chat request per provider in service, its outcome explained."""
+    runtime = await _started_runtime(settings)
+    failures = 0
+    try:
+        for state in runtime.registry.states:
+            if state.provider is None or not state.models():
+                continue
+            model = state.models()[0].id
+            body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 16})
+            try:
+                reply = await state.provider.send("chat/completions", body, model=model)
+            except GatewayError as err:
+                failures += 1
+                print(f"ERROR: provider '{state.name}', model '{model}': {err.message}")
+                continue
+            print(f"OK: provider '{state.name}' answered a chat request for '{model}' (opc-request-id {reply.request_id}).")
+    finally:
+        await runtime.stop()
+    sys.stdout.flush()
+    return failures

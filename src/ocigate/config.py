@@ -1,0 +1,245 @@
+"""Settings, read once from the environment and an optional YAML file.
+
+Compatible with GoModel's Oracle configuration:
+
+- ``ORACLE_BASE_URL``, ``ORACLE_API_KEY``, ``ORACLE_MODELS`` (comma-separated, trimmed, duplicates dropped),
+  plus ``ORACLE_REGION`` (builds the base URL when none is given) and ``ORACLE_PROJECT`` (sent as
+  ``OpenAI-Project`` on the ``/openai/v1`` base) configure the provider named ``oracle``;
+- ``ORACLE_<SUFFIX>_<FIELD>`` configures a provider named ``oracle-<suffix>``;
+- a YAML file's ``providers:`` block (``type``, ``base_url``, ``api_key``, ``models``, ``region``, ``project``)
+  with ``${VAR}`` and ``${VAR:-default}`` expanded from the environment.
+
+The environment wins over YAML, and ``ORACLE_MODELS`` replaces the YAML ``models:`` of the default provider.
+Nothing here raises for a bad value: problems become :class:`Diagnostic` entries that start-up and
+``ocigate doctor`` report (see ``checks.py``). Only this module reads the environment and config files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ocigate.regions import compat_base_url, region_from_url
+
+PROVIDER_TYPES = ("oracle", "openai")
+ENV_FIELDS = ("BASE_URL", "API_KEY", "MODELS", "REGION", "PROJECT")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+UNEXPANDED = re.compile(r"\$\{[^}]*\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    level: str  # "error" disables the provider; "warning" does not
+    provider: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    name: str
+    type: str = "oracle"
+    base_url: str = ""
+    api_key: str = ""
+    models: tuple[str, ...] = ()
+    region: str | None = None
+    project: str | None = None
+    source: str = "env"
+    """Where the entry came from: "env", "yaml:<path>", "yaml:<path>+env" or "emulator"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    master_key: str | None = None
+    providers: tuple[ProviderConfig, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    config_file: str | None = None
+    log_level: str = "info"
+    access_log: bool = True
+    upstream_timeout_s: float = 600.0
+    connect_timeout_s: float = 10.0
+    discovery_timeout_s: float = 5.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    emulator_region: str = "us-chicago-1"
+    force_emulator: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_emulator(self) -> bool:
+        return self.force_emulator or not self.providers
+
+
+def split_models(raw: str | list[Any] | tuple[Any, ...] | None) -> tuple[str, ...]:
+    """Comma-separated or listed model names: trimmed, empties and duplicates dropped, order kept."""
+    if raw is None:
+        return ()
+    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
+    seen: dict[str, None] = {}
+    for item in items:
+        name = item.strip()
+        if name:
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def expand(value: str, env: Mapping[str, str]) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` from ``env``. An unset variable without a default stays as written,
+    so that the checks can report it instead of the provider silently getting an empty value."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        current = env.get(name)
+        if current:
+            return current
+        if default is not None:
+            return default
+        return match.group(0) if current is None else ""
+
+    return _VAR.sub(substitute, value)
+
+
+def _env_providers(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``ORACLE_<FIELD>`` and ``ORACLE_<SUFFIX>_<FIELD>`` grouped by provider name."""
+    found: dict[str, dict[str, str]] = {}
+    for key, value in env.items():
+        if not key.startswith("ORACLE_"):
+            continue
+        rest = key[len("ORACLE_") :]
+        for env_field in ENV_FIELDS:
+            if rest == env_field:
+                found.setdefault("oracle", {})[env_field] = value
+                break
+            if rest.endswith("_" + env_field):
+                suffix = rest[: -len(env_field) - 1]
+                if suffix:
+                    found.setdefault("oracle-" + suffix.lower().replace("_", "-"), {})[env_field] = value
+                break
+    return found
+
+
+def _yaml_providers(path: Path, env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        return {}, [Diagnostic("error", None, f"Cannot read the config file {path}: {exc.strerror or exc}.")]
+    except yaml.YAMLError as exc:
+        return {}, [Diagnostic("error", None, f"The config file {path} is not valid YAML: {exc}.")]
+    if not isinstance(document, dict):
+        return {}, [Diagnostic("error", None, f"The config file {path} must hold a mapping with a providers: block.")]
+    block = document.get("providers") or {}
+    if not isinstance(block, dict):
+        return {}, [Diagnostic("error", None, f"providers: in {path} must be a mapping of name to settings.")]
+    providers: dict[str, dict[str, Any]] = {}
+    for name, entry in block.items():
+        if not isinstance(entry, dict):
+            diagnostics.append(Diagnostic("error", str(name), f"providers.{name} in {path} must be a mapping."))
+            continue
+        providers[str(name)] = {
+            key: expand(value, env) if isinstance(value, str) else value for key, value in entry.items()
+        }
+    return providers, diagnostics
+
+
+def _yaml_models(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str | list | tuple):
+        return split_models(value)
+    return ()
+
+
+def load_providers(env: Mapping[str, str], config_file: str | None) -> tuple[list[ProviderConfig], list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
+    yaml_entries: dict[str, dict[str, Any]] = {}
+    if config_file:
+        yaml_entries, problems = _yaml_providers(Path(config_file), env)
+        diagnostics.extend(problems)
+    env_entries = _env_providers(env)
+    providers: list[ProviderConfig] = []
+    for name in [*yaml_entries, *(n for n in env_entries if n not in yaml_entries)]:
+        from_yaml = yaml_entries.get(name, {})
+        from_env = env_entries.get(name, {})
+        provider_type = str(from_yaml.get("type") or "oracle").lower()
+        if provider_type not in PROVIDER_TYPES:
+            diagnostics.append(
+                Diagnostic("error", name, f"Provider type '{provider_type}' is unknown; use one of {PROVIDER_TYPES}.")
+            )
+            continue
+        sources = [f"yaml:{config_file}"] if name in yaml_entries else []
+        if from_env:
+            sources.append("env")
+        region = from_env.get("REGION") or _str(from_yaml.get("region")) or None
+        base_url = from_env.get("BASE_URL") or _str(from_yaml.get("base_url"))
+        if not base_url and region and provider_type == "oracle":
+            base_url = compat_base_url(region)
+        models = split_models(from_env["MODELS"]) if "MODELS" in from_env else _yaml_models(from_yaml.get("models"))
+        providers.append(
+            ProviderConfig(
+                name=name,
+                type=provider_type,
+                base_url=base_url.rstrip("/"),
+                api_key=from_env.get("API_KEY") or _str(from_yaml.get("api_key")),
+                models=models,
+                region=region or region_from_url(base_url),
+                project=from_env.get("PROJECT") or _str(from_yaml.get("project")) or None,
+                source="+".join(sources),
+            )
+        )
+    return providers, diagnostics
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_settings(
+    env: Mapping[str, str],
+    *,
+    config_file: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    force_emulator: bool = False,
+) -> Settings:
+    """Everything the gateway needs, from ``env`` (normally ``os.environ``) and the optional YAML file."""
+    config_file = config_file or env.get("OCIGATE_CONFIG") or None
+    providers, diagnostics = load_providers(env, config_file)
+
+    def number(name: str, default: float) -> float:
+        raw = env.get(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if value < 0:
+            diagnostics.append(Diagnostic("error", None, f"{name}={raw!r} is not a positive number; using {default}."))
+            return default
+        return value
+
+    settings = Settings(
+        host=host or env.get("OCIGATE_HOST") or "127.0.0.1",
+        port=port if port is not None else int(number("OCIGATE_PORT", 8080)),
+        master_key=env.get("OCIGATE_MASTER_KEY") or None,
+        providers=tuple(providers),
+        config_file=config_file,
+        log_level=(env.get("OCIGATE_LOG_LEVEL") or "info").lower(),
+        access_log=not _flag(env.get("OCIGATE_NO_ACCESS_LOG")),
+        upstream_timeout_s=number("OCIGATE_UPSTREAM_TIMEOUT", 600.0),
+        emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",
+        force_emulator=force_emulator or _flag(env.get("OCIGATE_EMULATOR")),
+    )
+    return replace(settings, diagnostics=tuple(diagnostics))
+
+
+def with_providers(settings: Settings, providers: tuple[ProviderConfig, ...]) -> Settings:
+    return replace(settings, providers=providers)

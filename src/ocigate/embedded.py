@@ -1,0 +1,58 @@
+"""The bundled emulator, started in-process on a free loopback port when no Oracle provider is configured."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from ocigate.emulator import DEFAULT_KEY, EmulatorConfig, chat_model_ids, create_emulator_app
+
+
+class _NestedServer(uvicorn.Server):
+    """A server inside the gateway's process: the gateway's own server owns the signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass(slots=True)
+class EmbeddedEmulator:
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    base_url: str
+    api_key: str
+    models: list[str]
+    region: str
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def start_emulator(region: str) -> EmbeddedEmulator:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_emulator_app(EmulatorConfig(region=region)),
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
+    server = _NestedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.005)
+    return EmbeddedEmulator(
+        server, task, f"http://127.0.0.1:{port}/20231130/actions/v1", DEFAULT_KEY, chat_model_ids(region), region
+    )

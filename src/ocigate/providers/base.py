@@ -1,0 +1,50 @@
+"""What every provider offers the gateway.
+
+A provider makes exactly one attempt per call and raises :class:`~ocigate.errors.UpstreamError` (with the hint
+already in its message) when the upstream fails; retries and fallbacks belong to the caller.
+
+Usage::
+
+    reply = await provider.send("chat/completions", body, model="openai.gpt-oss-120b")
+    stream = await provider.open_stream("chat/completions", body, model="openai.gpt-oss-120b")
+    async for event in stream:       # SSE events, whole, however the upstream split its bytes
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from ocigate.sse import SSEEvent
+
+
+@dataclass(slots=True)
+class UpstreamReply:
+    status: int
+    body: bytes
+    request_id: str | None
+
+
+class UpstreamStream(Protocol):
+    request_id: str | None
+
+    def __aiter__(self) -> AsyncIterator[SSEEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Provider(Protocol):
+    name: str
+    type: str
+    region: str | None
+    base_url: str
+
+    async def send(self, path: str, body: bytes, *, model: str) -> UpstreamReply: ...
+
+    async def open_stream(self, path: str, body: bytes, *, model: str) -> UpstreamStream: ...
+
+    async def list_models(self) -> list[str] | None:
+        """The upstream's own model listing, or None where it has none (Oracle's API-key path)."""
+        ...
