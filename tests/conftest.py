@@ -9,15 +9,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import ServerThread, start_emulator, start_gateway  # noqa: E402
-
 from ocigate.app import Gateway  # noqa: E402
 from ocigate.emulator import EmulatorConfig  # noqa: E402
+
+from servers import ServerThread, start_emulator, start_gateway  # noqa: E402
 
 CHICAGO_KEY = "sk-emulator-chicago"
 ASHBURN_KEY = "sk-emulator-ashburn"
 NOPOLICY_KEY = "sk-emulator-nopolicy"
-MODELS = "openai.gpt-oss-120b,openai.gpt-oss-20b,xai.grok-3,xai.grok-4,meta.llama-3.3-70b-instruct,google.gemini-2.5-flash"
+MODELS = (
+    "openai.gpt-oss-120b,openai.gpt-oss-20b,xai.grok-3,xai.grok-4,meta.llama-3.3-70b-instruct,google.gemini-2.5-flash"
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +59,7 @@ def gateway(emulator: ServerThread, gateway_factory: GatewayFactory) -> ServerTh
     env = {
         "ORACLE_BASE_URL": f"{emulator.url}/20231130/actions/v1",
         "ORACLE_API_KEY": CHICAGO_KEY,
+        "ORACLE_REGION": "us-chicago-1",
         "ORACLE_MODELS": MODELS,
         "OCIGATE_MASTER_KEY": "gw-master-key",
     }

@@ -20,7 +20,9 @@ def test_401_says_the_bearer_must_be_the_secret() -> None:
 
 
 def test_429_passes_retry_after_and_is_retryable() -> None:
-    err = oracle_error(429, b'{"code":"TooManyRequests","message":"Too many requests for the user"}', {"retry-after": "3"}, CTX, None)
+    err = oracle_error(
+        429, b'{"code":"TooManyRequests","message":"Too many requests for the user"}', {"retry-after": "3"}, CTX, None
+    )
     assert err.status == 429 and err.headers == {"Retry-After": "3"} and err.retryable
     assert "throttling" in err.message and "3 s" in err.message
 
@@ -38,7 +40,10 @@ def test_400_keeps_oracles_message() -> None:
 
 
 def test_error_bodies_of_every_shape_parse() -> None:
-    assert parse_error_body(b'{"code":404,"message":"Entity with key x not found"}') == ("404", "Entity with key x not found")
+    assert parse_error_body(b'{"code":404,"message":"Entity with key x not found"}') == (
+        "404",
+        "Entity with key x not found",
+    )
     assert parse_error_body(b'{"error":{"message":"m","code":"c"}}') == ("c", "m")
     assert parse_error_body(b"<html>gateway timeout</html>") == (None, "<html>gateway timeout</html>")
     assert parse_error_body(b"") == (None, "")

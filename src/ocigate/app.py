@@ -85,7 +85,9 @@ class Runtime:
         try:
             await asyncio.wait_for(self.registry.discover(), self.settings.discovery_timeout_s)
         except TimeoutError:
-            log.warning("model discovery took longer than %.0f s; serving configured lists", self.settings.discovery_timeout_s)
+            log.warning(
+                "model discovery took longer than %.0f s; serving configured lists", self.settings.discovery_timeout_s
+            )
         finally:
             self.ready = True
 

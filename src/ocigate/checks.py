@@ -42,7 +42,9 @@ def secret_problem(secret: str, env_name: str) -> str | None:
 
 def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
     name = provider.name
-    env_prefix = "ORACLE_" if name == "oracle" else "ORACLE_" + name.removeprefix("oracle-").upper().replace("-", "_") + "_"
+    env_prefix = (
+        "ORACLE_" if name == "oracle" else "ORACLE_" + name.removeprefix("oracle-").upper().replace("-", "_") + "_"
+    )
     found: list[Diagnostic] = []
 
     def error(message: str) -> None:

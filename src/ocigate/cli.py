@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1, or OCIGATE_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8080, or OCIGATE_PORT)")
-    serve.add_argument("--emulator", action="store_true", help="serve the bundled emulator even if Oracle is configured")
+    serve.add_argument(
+        "--emulator", action="store_true", help="serve the bundled emulator even if Oracle is configured"
+    )
     _add_config(serve)
 
     emulator = commands.add_parser("emulator", help="run the bundled Oracle emulator on its own")
@@ -69,6 +71,7 @@ def serve(args: argparse.Namespace) -> int:
     from ocigate.app import create_app
     from ocigate.config import load_settings
     from ocigate.logs import setup_logging
+    from ocigate.server import GatewayServer
 
     settings = load_settings(
         os.environ, config_file=args.config, host=args.host, port=args.port, force_emulator=args.emulator
@@ -92,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
         timeout_graceful_shutdown=30,
     )
-    uvicorn.Server(config).run()
+    GatewayServer(config).run()
     return 0
 
 

@@ -78,7 +78,10 @@ async def _probe(settings: Settings) -> int:
                 failures += 1
                 print(f"ERROR: provider '{state.name}', model '{model}': {err.message}")
                 continue
-            print(f"OK: provider '{state.name}' answered a chat request for '{model}' (opc-request-id {reply.request_id}).")
+            print(
+                f"OK: provider '{state.name}' answered a chat request for '{model}' "
+                f"(opc-request-id {reply.request_id})."
+            )
     finally:
         await runtime.stop()
     sys.stdout.flush()

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import uvicorn
 
 from ocigate.emulator import DEFAULT_KEY, EmulatorConfig, chat_model_ids, create_emulator_app
-
-
-class _NestedServer(uvicorn.Server):
-    """A server inside the gateway's process: the gateway's own server owns the signal handlers."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+from ocigate.server import NestedServer
 
 
 @dataclass(slots=True)
@@ -47,7 +38,7 @@ async def start_emulator(region: str) -> EmbeddedEmulator:
         log_level="warning",
         server_header=False,
     )
-    server = _NestedServer(config)
+    server = NestedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():

@@ -77,7 +77,9 @@ def oracle_error(
         wait = headers.get("retry-after")
         passed = {"Retry-After": wait} if wait else {}
         after = f" Retry after {wait} s." if wait else " Retry with backoff."
-        message = f"Oracle is throttling requests {where} ({said}){ref}.{after} Oracle's quotas are per tenancy and region."
+        message = (
+            f"Oracle is throttling requests {where} ({said}){ref}.{after} Oracle's quotas are per tenancy and region."
+        )
     elif status >= 500:
         wait = headers.get("retry-after")
         passed = {"Retry-After": wait} if wait else {}

@@ -62,4 +62,6 @@ class HealthRoutes:
             for state in self._registry.states
         ]
         ready = bool(self._is_ready()) and any(p["in_service"] for p in providers)
-        return json_response({"status": "ready" if ready else "starting", "providers": providers}, 200 if ready else 503)
+        return json_response(
+            {"status": "ready" if ready else "starting", "providers": providers}, 200 if ready else 503
+        )
