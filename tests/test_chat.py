@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import httpx
 import openai
 import pytest
 
-from servers import ServerThread
+from ocigate.emulator import EmulatorConfig
+
+from conftest import GatewayFactory
+from servers import ServerThread, start_emulator
 
 
 def test_chat_non_streaming(client: openai.OpenAI) -> None:
@@ -116,3 +121,30 @@ def test_oracle_rejection_passes_through_with_its_message(client: openai.OpenAI)
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="xai.grok-3", messages=[{"role": "user", "content": ""}])
     assert "Oracle rejected the request" in caught.value.message
+
+
+def test_client_disconnect_mid_stream_closes_the_upstream(
+    gateway_factory: GatewayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    slow = start_emulator(EmulatorConfig(stream_delay_s=0.2))
+    try:
+        env = {
+            "ORACLE_BASE_URL": f"{slow.url}/20231130/actions/v1",
+            "ORACLE_API_KEY": "sk-emulator-chicago",
+            "ORACLE_MODELS": "xai.grok-3",
+        }
+        server, _ = gateway_factory(env)
+        caplog.set_level(logging.INFO, logger="ocigate.access")
+        body = {"model": "xai.grok-3", "stream": True, "messages": [{"role": "user", "content": "word " * 40}]}
+        with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body) as response:
+            first = next(response.iter_raw())
+            assert first.startswith(b"data: ")
+        # The relay notices the disconnect and records it, instead of reading the upstream to its end.
+        for _ in range(100):
+            if any("stream=yes" in r.getMessage() for r in caplog.records):
+                break
+            time.sleep(0.05)
+        (line,) = [r.getMessage() for r in caplog.records if "stream=yes" in r.getMessage()]
+        assert "status=499" in line
+    finally:
+        slow.stop()

@@ -15,6 +15,8 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -101,7 +103,7 @@ class Response:
         self.body = body
         self.headers = headers if headers is not None else JSON_HEADERS
 
-    async def send(self, send: Send) -> None:
+    async def send(self, send: Send, receive: Receive) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
 
@@ -137,15 +139,28 @@ class StreamingResponse:
         self.headers = headers if headers is not None else SSE_HEADERS
         self.on_error = on_error
 
-    async def send(self, send: Send) -> None:
+    async def send(self, send: Send, receive: Receive) -> None:
+        """Streams until the iterator ends, or until the client disconnects: then the iterator is closed at
+        once, so that the upstream stops generating (and billing) for nobody."""
+        pump = asyncio.ensure_future(self._pump(send))
+        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not pump.done():
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+            watch.cancel()
+        if not pump.cancelled():
+            pump.result()
+
+    async def _pump(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         try:
             async for chunk in self.chunks:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except OSError:
-            # The client went away: nothing more can be sent.
-            raise
         except Exception as exc:  # noqa: BLE001 - the stream must end well-formed whatever failed
             if self.on_error is None:
                 raise
@@ -155,6 +170,11 @@ class StreamingResponse:
             if aclose is not None:
                 await aclose()
         await send({"type": "http.response.body", "body": b""})
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 AnyResponse = Response | StreamingResponse
@@ -223,7 +243,7 @@ class Router:
                     response = await handler(request)
                 except GatewayError as err:
                     response = error_response(err)
-                await response.send(send)
+                await response.send(send, receive)
             elif kind == "lifespan":
                 await _run_lifespan(receive, send, lifespan)
 

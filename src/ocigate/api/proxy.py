@@ -6,6 +6,7 @@ body returned as received, and stream events relayed as they arrive.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -57,7 +58,7 @@ def stream_error_event(exc: BaseException) -> bytes:
 class ProxyRoutes:
     def __init__(self, registry: Registry, *, access_log: bool = True) -> None:
         self._registry = registry
-        self._access_log = access_log and log.isEnabledFor(logging.INFO)
+        self._access_log = access_log
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
         return await self._forward(request, "chat/completions", _check_chat)
@@ -113,6 +114,9 @@ class ProxyRoutes:
         except GatewayError as err:
             status = err.status
             raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away; closing the upstream stops the generation
+            raise
         finally:
             await upstream.aclose()
             if self._access_log:
@@ -130,6 +134,8 @@ class ProxyRoutes:
         *,
         stream: bool = False,
     ) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         log.info(
             "request_id=%s path=/v1/%s model=%s provider=%s stream=%s status=%d%s opc-request-id=%s ms=%.1f",
             request_id,
