@@ -104,7 +104,9 @@ class Response:
         self.headers = headers if headers is not None else JSON_HEADERS
 
     async def send(self, send: Send, receive: Receive) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        # With a content-length, uvicorn sends the body as is instead of in chunked encoding.
+        headers = [*self.headers, (b"content-length", str(len(self.body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
 
