@@ -47,7 +47,8 @@ RESULTS_JSON = OUT / "results.json"
 PROXY_CORE = 0
 LOAD_CORE = 1
 HOST = "127.0.0.1"
-MODEL = "openai.gpt-oss-120b"
+# A non-reasoning model: its 14-word reply streams as 17 SSE events (role, one per word, finish, [DONE]).
+MODEL = "meta.llama-3.3-70b-instruct"
 MODELS = "openai.gpt-oss-120b,meta.llama-3.3-70b-instruct"
 UPSTREAM_KEY = "sk-emulator-chicago"
 MASTER_KEY = "sk-ocigate-bench-key"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocigate.sse import SSEEvent, SSEParser, encode_event
+from ocigate.sse import SSEEvent, SSEFramer, SSEParser, encode_event, parse_events
 
 STREAM = (
     'data: {"text":"h\u00e9llo \u4e16\u754c \U0001f600"}\n\n'
@@ -71,3 +71,29 @@ def test_encode_event_splits_multiline_data() -> None:
     parser = SSEParser()
     (event,) = parser.feed(encode_event("a\nb", "x"))
     assert (event.event, event.data) == ("x", "a\nb")
+
+
+@settings(max_examples=300)
+@given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=40), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_framer_forwards_only_whole_events_whatever_the_split(cuts: list[int], newline: str) -> None:
+    data = STREAM.replace(b"\n", newline.encode())
+    framer = SSEFramer()
+    blocks: list[bytes] = []
+    start = 0
+    for cut in sorted({c for c in cuts if c <= len(data)}) + [len(data)]:
+        block = framer.feed(data[start:cut])
+        start = cut
+        if block:
+            blocks.append(block)
+            # Every block ends on an event boundary: nothing is forwarded half.
+            assert block.endswith((b"\n\n", b"\r\r", b"\r\n\r\n"))
+    blocks.append(framer.close())
+    events = [e for block in blocks for e in parse_events(block)]
+    assert [(e.event, e.data, e.id) for e in events] == EXPECTED
+
+
+def test_framer_returns_unterminated_last_event_on_close() -> None:
+    framer = SSEFramer()
+    assert framer.feed(b'data: {"a":1}\n\ndata: {"b"') == b'data: {"a":1}\n\n'
+    assert framer.feed(b":2}") == b""
+    assert framer.close() == b'data: {"b":2}\n\n'

@@ -7,12 +7,14 @@ configured, and asks the upstreams for their models in the background; nothing h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from ocigate import __version__
+from ocigate.access import AccessLog
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.proxy import ProxyRoutes
 from ocigate.asgi import ASGIApp, Receive, Router, Scope, Send
@@ -35,10 +37,14 @@ class Runtime:
     session: aiohttp.ClientSession | None = None
     emulator: EmbeddedEmulator | None = None
     discovery: asyncio.Task[None] | None = None
+    access_log: AccessLog = field(default_factory=AccessLog)
+    _flusher: asyncio.Task[None] | None = None
     ready: bool = False
 
     async def start(self) -> None:
         settings = self.settings
+        if self.access_log.enabled:
+            self._flusher = asyncio.create_task(self.access_log.run())
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30),
             auto_decompress=True,
@@ -94,6 +100,10 @@ class Runtime:
     async def stop(self) -> None:
         if self.discovery is not None:
             self.discovery.cancel()
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
         if self.session is not None:
             await self.session.close()
         if self.emulator is not None:
@@ -147,9 +157,9 @@ def create_app(settings: Settings) -> Gateway:
         raise ValueError(
             f"Refusing to serve on {settings.host} without OCIGATE_MASTER_KEY: set it, or serve on 127.0.0.1."
         )
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log))
     registry = runtime.registry
-    proxy = ProxyRoutes(registry, access_log=settings.access_log)
+    proxy = ProxyRoutes(registry, runtime.access_log)
     models = ModelRoutes(registry)
     health = HealthRoutes(registry, lambda: runtime.ready)
 

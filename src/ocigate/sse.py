@@ -127,3 +127,51 @@ def encode_event(data: str | bytes, event: str | None = None) -> bytes:
 
 
 DONE_EVENT = b"data: [DONE]\n\n"
+
+
+class SSEFramer:
+    """Cuts a byte stream at event boundaries without decoding it: the relay's fast path.
+
+    ``feed`` returns the bytes of the events a read completed (possibly several, possibly none), exactly as
+    received, so a pass-through sends each read on in one write and never forwards half an event. Upstreams
+    that end lines in CR alone are framed by the full parser instead.
+    """
+
+    __slots__ = ("_tail", "_parser")
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self._parser: SSEParser | None = None
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._parser is None:
+            data = self._tail + chunk if self._tail else chunk
+            if b"\r" not in data:
+                end = data.rfind(b"\n\n")
+                if end == -1:
+                    self._tail = data
+                    return b""
+                self._tail = data[end + 2 :]
+                return data[: end + 2] if self._tail else data
+            self._parser = SSEParser()
+            chunk, self._tail = data, b""
+        return b"".join(event.raw for event in self._parser.feed(chunk))
+
+    def close(self) -> bytes:
+        """An event the upstream left unterminated, framed; or nothing."""
+        if self._parser is not None:
+            last = self._parser.close()
+            return last.raw if last else b""
+        tail, self._tail = self._tail, b""
+        parser = SSEParser()
+        events = parser.feed(tail)
+        last = parser.close()
+        return b"".join(e.raw for e in events) + (last.raw if last else b"")
+
+
+def parse_events(block: bytes) -> list[SSEEvent]:
+    """The events of a block of complete events (what :class:`SSEFramer` returns)."""
+    parser = SSEParser()
+    events = parser.feed(block)
+    last = parser.close()
+    return [*events, last] if last else events

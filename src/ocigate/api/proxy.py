@@ -7,7 +7,6 @@ body returned as received, and stream events relayed as they arrive.
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -15,13 +14,12 @@ from typing import Any
 
 import orjson
 
+from ocigate.access import AccessLog
 from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse
 from ocigate.errors import GatewayError, InvalidRequest
 from ocigate.providers.base import UpstreamStream
 from ocigate.registry import Registry, Target
 from ocigate.sse import DONE_EVENT, encode_event
-
-log = logging.getLogger("ocigate.access")
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -56,9 +54,10 @@ def stream_error_event(exc: BaseException) -> bytes:
 
 
 class ProxyRoutes:
-    def __init__(self, registry: Registry, *, access_log: bool = True) -> None:
+    def __init__(self, registry: Registry, access_log: AccessLog) -> None:
         self._registry = registry
-        self._access_log = access_log
+        self._access = access_log
+        self._access_log = access_log.enabled
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
         return await self._forward(request, "chat/completions", _check_chat)
@@ -99,18 +98,14 @@ class ProxyRoutes:
     async def _relay(
         self, upstream: UpstreamStream, path: str, target: Target, request_id: str, started: float
     ) -> AsyncIterator[bytes]:
-        saw_done = False
+        last = b""
         status = 200
         try:
-            async for event in upstream:
-                if event.is_done:
-                    saw_done = True
-                if event.raw:
-                    yield event.raw
-                else:  # an upstream that answered one JSON body to a stream request
-                    yield encode_event(event.data)
-            if not saw_done and path == "chat/completions":
-                yield DONE_EVENT
+            async for block in upstream:
+                last = block
+                yield block
+            if path == "chat/completions" and b"[DONE]" not in last[-16:]:
+                yield DONE_EVENT  # an upstream that ended its stream without [DONE]
         except GatewayError as err:
             status = err.status
             raise
@@ -122,8 +117,8 @@ class ProxyRoutes:
             if self._access_log:
                 self._log(request_id, path, target, status, None, upstream.request_id, started, stream=True)
 
-    @staticmethod
     def _log(
+        self,
         request_id: str,
         path: str,
         target: Target,
@@ -134,19 +129,11 @@ class ProxyRoutes:
         *,
         stream: bool = False,
     ) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
-        log.info(
-            "request_id=%s path=/v1/%s model=%s provider=%s stream=%s status=%d%s opc-request-id=%s ms=%.1f",
-            request_id,
-            path,
-            target.entry.id,
-            target.entry.provider,
-            "yes" if stream else "no",
-            status,
-            f" upstream_code={upstream_code}" if upstream_code else "",
-            opc_request_id or "-",
-            (time.perf_counter() - started) * 1000,
+        self._access.record(
+            f"request_id={request_id} path=/v1/{path} model={target.entry.id} provider={target.entry.provider} "
+            f"stream={'yes' if stream else 'no'} status={status}"
+            f"{f' upstream_code={upstream_code}' if upstream_code else ''} "
+            f"opc-request-id={opc_request_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"
         )
 
 

@@ -7,7 +7,7 @@ Usage::
 
     reply = await provider.send("chat/completions", body, model="openai.gpt-oss-120b")
     stream = await provider.open_stream("chat/completions", body, model="openai.gpt-oss-120b")
-    async for event in stream:       # SSE events, whole, however the upstream split its bytes
+    async for block in stream:       # bytes of whole SSE events in OpenAI's format, however the upstream split them
         ...
 """
 
@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
-
-from ocigate.sse import SSEEvent
 
 
 @dataclass(slots=True)
@@ -30,7 +28,7 @@ class UpstreamReply:
 class UpstreamStream(Protocol):
     request_id: str | None
 
-    def __aiter__(self) -> AsyncIterator[SSEEvent]: ...
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
 
     async def aclose(self) -> None: ...
 

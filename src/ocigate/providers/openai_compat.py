@@ -18,7 +18,7 @@ from ocigate.errors import UpstreamError
 from ocigate.hints import UpstreamContext, connection_error, oracle_error
 from ocigate.providers.base import UpstreamReply
 from ocigate.regions import uses_openai_base
-from ocigate.sse import SSEEvent, SSEParser
+from ocigate.sse import SSEFramer, encode_event
 
 _CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
 READ_SIZE = 64 * 1024
@@ -125,7 +125,8 @@ def _describe(exc: BaseException) -> str:
 
 
 class _EventStream:
-    """The upstream's SSE events, parsed once; closing it releases the connection."""
+    """The upstream's SSE stream as blocks of whole events, each block as received in one read; closing it
+    releases the connection."""
 
     def __init__(
         self,
@@ -141,30 +142,32 @@ class _EventStream:
         self._single = single
         self._finished = False
 
-    def __aiter__(self) -> AsyncIterator[SSEEvent]:
-        return self._events()
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._blocks()
 
-    async def _events(self) -> AsyncIterator[SSEEvent]:
+    async def _blocks(self) -> AsyncIterator[bytes]:
         if self._single is not None:
-            yield SSEEvent(self._single.decode("utf-8", errors="replace"), raw=b"")
+            # An upstream that ignored stream: true and answered one JSON body: one event.
+            yield encode_event(self._single)
             return
         assert self._response is not None
-        parser = SSEParser()
+        framer = SSEFramer()
         content = self._response.content
         try:
             while True:
                 chunk = await content.readany()
                 if not chunk:
                     break
-                for event in parser.feed(chunk):
-                    yield event
+                block = framer.feed(chunk)
+                if block:
+                    yield block
         except TimeoutError as exc:
             raise connection_error(self._ctx, "the stream went idle", timeout=True) from exc
         except _CONNECTION_ERRORS as exc:
             raise connection_error(self._ctx, f"the stream broke off: {_describe(exc)}") from exc
         self._finished = True
-        last = parser.close()
-        if last is not None:
+        last = framer.close()
+        if last:
             yield last
 
     async def aclose(self) -> None:
