@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -143,19 +142,30 @@ class StreamingResponse:
 
     async def send(self, send: Send, receive: Receive) -> None:
         """Streams until the iterator ends, or until the client disconnects: then the iterator is closed at
-        once, so that the upstream stops generating (and billing) for nobody."""
-        pump = asyncio.ensure_future(self._pump(send))
-        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
+        once, so that the upstream stops generating (and billing) for nobody.
+
+        uvicorn's ``send`` returns silently once the client is gone, so a watcher task waits for
+        ``http.disconnect`` and cancels this task. It can only run while this task is suspended inside
+        ``_pump``, and it is cancelled before ``send`` returns, so it cannot cancel anything after."""
+        task = asyncio.current_task()
+        assert task is not None
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            await _wait_for_disconnect(receive)
+            gone = True
+            task.cancel()
+
+        watcher = asyncio.ensure_future(watch())
         try:
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            await self._pump(send)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            task.uncancel()
         finally:
-            if not pump.done():
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
-            watch.cancel()
-        if not pump.cancelled():
-            pump.result()
+            watcher.cancel()
 
     async def _pump(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})

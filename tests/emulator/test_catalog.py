@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from ocigate.catalog import US_REGIONS
 from ocigate.emulator import MODELS, chat_model_ids, find_model
-from ocigate.emulator.catalog import US_REGIONS
 
 # Every model id of docs/oracle-genai-api.md §5.2.
 DOC_CHAT_MODELS = [

@@ -11,8 +11,8 @@ Usage::
 
 from __future__ import annotations
 
+from ocigate.catalog import MODELS, ModelInfo, chat_model_ids, find_model
 from ocigate.emulator.app import create_emulator_app
-from ocigate.emulator.catalog import MODELS, ModelInfo, chat_model_ids, find_model
 from ocigate.emulator.config import DEFAULT_KEY, DEFAULT_KEYS, EmulatorConfig, EmulatorKey
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 
 from ocigate.asgi import Handler, Request, Response, json_response
-from ocigate.emulator.catalog import chat_model_ids
+from ocigate.catalog import chat_model_ids
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import cannot_parse
 
