@@ -1,0 +1,83 @@
+"""Stored responses: what ``previous_response_id``, ``GET``/``DELETE /v1/responses/{id}`` and ``input_items``
+read. The gateway keeps them itself, for every model: Oracle's own are bound to one region and key, and many
+models have no Responses API at Oracle at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ocigate.store.tables import responses
+
+JSON = dict[str, Any]
+MAX_CHAIN = 200  # how far back previous_response_id is followed
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    id: str
+    created_at: int
+    model: str
+    previous_response_id: str | None
+    input_items: list[JSON]
+    response: JSON
+    owner: str | None = None
+
+
+class ResponseStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def save(self, record: StoredResponse) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(responses).values(
+                    id=record.id,
+                    created_at=record.created_at,
+                    model=record.model,
+                    previous_response_id=record.previous_response_id,
+                    owner=record.owner,
+                    input_items=orjson.dumps(record.input_items).decode(),
+                    response=orjson.dumps(record.response).decode(),
+                )
+            )
+
+    async def get(self, response_id: str) -> StoredResponse | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(responses).where(responses.c.id == response_id))).first()
+        if row is None:
+            return None
+        return StoredResponse(
+            id=row.id,
+            created_at=row.created_at,
+            model=row.model,
+            previous_response_id=row.previous_response_id,
+            input_items=orjson.loads(row.input_items),
+            response=orjson.loads(row.response),
+            owner=row.owner,
+        )
+
+    async def delete(self, response_id: str) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(responses).where(responses.c.id == response_id))
+        return bool(result.rowcount)
+
+    async def chain(self, response_id: str) -> list[StoredResponse] | None:
+        """The conversation up to and including ``response_id``, oldest first; None when it is not stored.
+        A link deleted further back ends the chain there, as it does at OpenAI."""
+        found: list[StoredResponse] = []
+        current: str | None = response_id
+        while current is not None and len(found) < MAX_CHAIN:
+            record = await self.get(current)
+            if record is None:
+                if not found:
+                    return None
+                break
+            found.append(record)
+            current = record.previous_response_id
+        found.reverse()
+        return found
