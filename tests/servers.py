@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -50,6 +51,8 @@ def start_emulator(config: EmulatorConfig | None = None) -> ServerThread:
 
 
 def start_gateway(env: Mapping[str, str], *, config_file: str | None = None) -> tuple[ServerThread, Gateway]:
+    """A gateway with its own data directory, unless the environment names one."""
+    env = {"OCIGATE_DATA_DIR": tempfile.mkdtemp(prefix="ocigate-data-"), **env}
     app = create_app(load_settings(env, config_file=config_file))
     server = ServerThread(app).start()
     deadline = time.monotonic() + 10

@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass, field
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ocigate import __version__
 from ocigate.access import AccessLog
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.proxy import ProxyRoutes
+from ocigate.api.responses import ResponsesRoutes
 from ocigate.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.auth import MasterKeyAuth
 from ocigate.checks import check_provider, check_settings, is_loopback
@@ -24,6 +26,7 @@ from ocigate.config import Diagnostic, ProviderConfig, Settings
 from ocigate.embedded import EmbeddedEmulator, start_emulator
 from ocigate.providers.openai_compat import OpenAICompatProvider
 from ocigate.registry import ProviderState, Registry
+from ocigate.store.responses import ResponseStore
 
 log = logging.getLogger("ocigate")
 
@@ -38,6 +41,8 @@ class Runtime:
     emulator: EmbeddedEmulator | None = None
     discovery: asyncio.Task[None] | None = None
     access_log: AccessLog = field(default_factory=AccessLog)
+    engine: AsyncEngine | None = None
+    responses: ResponseStore | None = None
     _flusher: asyncio.Task[None] | None = None
     ready: bool = False
 
@@ -86,6 +91,15 @@ class Runtime:
             )
         self._announce(providers)
         self.discovery = asyncio.create_task(self._discover())
+        await self._open_store()
+
+    async def _open_store(self) -> None:
+        from ocigate.store.database import default_url, open_engine
+        from ocigate.store.responses import ResponseStore
+
+        url = self.settings.database_url or default_url(self.settings.data_dir)
+        self.engine = await open_engine(url)
+        self.responses = ResponseStore(self.engine)
 
     async def _discover(self) -> None:
         try:
@@ -106,6 +120,8 @@ class Runtime:
                 await self._flusher
         if self.session is not None:
             await self.session.close()
+        if self.engine is not None:
+            await self.engine.dispose()
         if self.emulator is not None:
             await self.emulator.stop()
 
@@ -160,12 +176,15 @@ def create_app(settings: Settings) -> Gateway:
     runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log))
     registry = runtime.registry
     proxy = ProxyRoutes(registry, runtime.access_log)
+    responses = ResponsesRoutes(registry, lambda: runtime.responses)
     models = ModelRoutes(registry)
     health = HealthRoutes(registry, lambda: runtime.ready)
 
     router = Router()
     router.add("POST", "/v1/chat/completions", proxy.chat)
-    router.add("POST", "/v1/responses", proxy.responses)
+    router.add("POST", "/v1/responses", responses.create)
+    router.add_prefix("GET", "/v1/responses/", responses.read)
+    router.add_prefix("DELETE", "/v1/responses/", responses.delete)
     router.add("GET", "/v1/models", models.list)
     router.add_prefix("GET", "/v1/models/", models.get)
     router.add("GET", "/healthz", health.healthz)

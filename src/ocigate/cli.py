@@ -1,4 +1,4 @@
-"""The ``ocigate`` command: serve, emulator, models, doctor."""
+"""The ``ocigate`` command: serve, emulator, models, doctor, vscode, postman."""
 
 from __future__ import annotations
 
@@ -47,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the configuration against Oracle's known pitfalls")
     doctor.add_argument("--offline", action="store_true", help="check the configuration only; send no request")
     _add_config(doctor)
+
+    gateway_url = "the gateway's address as the client reaches it (default http://OCIGATE_HOST:OCIGATE_PORT)"
+    vscode = commands.add_parser("vscode", help="print VS Code's chatLanguageModels.json entry for the models")
+    vscode.add_argument("--url", help=gateway_url)
+    vscode.add_argument(
+        "--key-ref", default="${input:ocigateKey}", metavar="REF", help="the apiKey value (default ${input:ocigateKey})"
+    )
+    vscode.add_argument("--write", metavar="PATH", help="merge the entry into this chatLanguageModels.json")
+    _add_config(vscode)
+
+    postman = commands.add_parser("postman", help="export a Postman collection (v2.1) that exercises the gateway")
+    postman.add_argument("--url", help=gateway_url)
+    postman.add_argument("--output", metavar="PATH", help="write the collection here instead of to stdout")
+    _add_config(postman)
     return parser
 
 
@@ -60,6 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocigate.commands import print_models
 
         return asyncio.run(print_models(args.config))
+    if args.command == "vscode":
+        from ocigate.clients.vscode import vscode_command
+
+        return vscode_command(args.url, args.key_ref, args.write, args.config)
+    if args.command == "postman":
+        from ocigate.clients.postman import postman_command
+
+        return postman_command(args.url, args.output, args.config)
     from ocigate.commands import doctor
 
     return asyncio.run(doctor(args.config, offline=args.offline))

@@ -66,6 +66,9 @@ class Settings:
     connect_timeout_s: float = 10.0
     discovery_timeout_s: float = 5.0
     max_body_bytes: int = 32 * 1024 * 1024
+    data_dir: str = "data"
+    database_url: str | None = None
+    """SQLite in ``data_dir`` when unset; a Postgres URL for shared deployments."""
     emulator_region: str = "us-chicago-1"
     force_emulator: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -235,6 +238,8 @@ def load_settings(
         log_level=(env.get("OCIGATE_LOG_LEVEL") or "info").lower(),
         access_log=not _flag(env.get("OCIGATE_NO_ACCESS_LOG")),
         upstream_timeout_s=number("OCIGATE_UPSTREAM_TIMEOUT", 600.0),
+        data_dir=env.get("OCIGATE_DATA_DIR") or "data",
+        database_url=env.get("OCIGATE_DATABASE_URL") or None,
         emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",
         force_emulator=force_emulator or _flag(env.get("OCIGATE_EMULATOR")),
     )

@@ -35,6 +35,7 @@ async def start_emulator(region: str) -> EmbeddedEmulator:
         create_emulator_app(EmulatorConfig(region=region)),
         lifespan="off",
         access_log=False,
+        log_config=None,  # the gateway's logging stays as it set it up
         log_level="warning",
         server_header=False,
     )

@@ -40,14 +40,6 @@ def _check_chat(payload: dict[str, Any]) -> None:
         raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
 
 
-def _check_responses(payload: dict[str, Any]) -> None:
-    given = payload.get("input")
-    if given is None and not payload.get("previous_response_id"):
-        raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
-    if given is not None and not isinstance(given, str | list):
-        raise InvalidRequest("'input' must be a string or an array of input items.", param="input")
-
-
 def stream_error_event(exc: BaseException) -> bytes:
     err = exc if isinstance(exc, GatewayError) else GatewayError("The gateway failed while streaming.")
     return encode_event(err.to_json())
@@ -61,9 +53,6 @@ class ProxyRoutes:
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
         return await self._forward(request, "chat/completions", _check_chat)
-
-    async def responses(self, request: Request) -> Response | StreamingResponse:
-        return await self._forward(request, "responses", _check_responses)
 
     async def _forward(self, request: Request, path: str, check: Any) -> Response | StreamingResponse:
         started = time.perf_counter()
@@ -82,7 +71,7 @@ class ProxyRoutes:
         try:
             if payload.get("stream") is True:
                 upstream = await provider.open_stream(path, body, model=target.upstream_model)
-                headers = [*SSE_HEADERS, *_id_headers(request_id, upstream.request_id, provider.name)]
+                headers = [*SSE_HEADERS, *id_headers(request_id, upstream.request_id, provider.name)]
                 relay = self._relay(upstream, path, target, request_id, started)
                 return StreamingResponse(relay, headers=headers, on_error=stream_error_event)
             reply = await provider.send(path, body, model=target.upstream_model)
@@ -92,7 +81,7 @@ class ProxyRoutes:
             raise
         if self._access_log:
             self._log(request_id, path, target, reply.status, None, reply.request_id, started)
-        headers = [*JSON_HEADERS, *_id_headers(request_id, reply.request_id, provider.name)]
+        headers = [*JSON_HEADERS, *id_headers(request_id, reply.request_id, provider.name)]
         return Response(reply.body, reply.status, headers)
 
     async def _relay(
@@ -137,7 +126,7 @@ class ProxyRoutes:
         )
 
 
-def _id_headers(request_id: str, opc_request_id: str | None, provider: str) -> Headers:
+def id_headers(request_id: str, opc_request_id: str | None, provider: str) -> Headers:
     headers: Headers = [(b"x-request-id", request_id.encode()), (b"x-ocigate-provider", provider.encode())]
     if opc_request_id:
         headers.append((b"opc-request-id", opc_request_id.encode("latin-1")))

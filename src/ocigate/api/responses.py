@@ -1,0 +1,246 @@
+"""The Responses API on every model.
+
+``POST /v1/responses`` goes to the upstream's own ``/responses`` where the model has one, and otherwise is
+translated to Chat Completions and back (Meta models on Oracle, upstreams without it), streaming and not.
+Either way the gateway keeps the conversation itself: ``previous_response_id`` is expanded from the gateway's
+store into the input, the upstream is asked not to store, and ``GET``/``DELETE /v1/responses/{id}`` and
+``/input_items`` are answered from the store. Conversations so survive a restart and can move between models and
+regions, which Oracle's per-region storage could not offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+
+from ocigate.api.proxy import id_headers, parse_object, stream_error_event
+from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Request, Response, StreamingResponse, json_response
+from ocigate.catalog import find_model
+from ocigate.errors import GatewayError, InvalidRequest, NotFound, ProviderUnavailable
+from ocigate.registry import Registry, Target
+from ocigate.sse import parse_events
+from ocigate.store.responses import ResponseStore, StoredResponse
+from ocigate.translate.responses_items import input_items
+from ocigate.translate.responses_output import from_chat_response
+from ocigate.translate.responses_request import to_chat_request
+from ocigate.translate.responses_stream import ResponsesStreamTranslator
+from ocigate.translate.sanitize import sanitize_chat_request
+
+JSON = dict[str, Any]
+log = logging.getLogger("ocigate.responses")
+_DROPPED_UPSTREAM = ("previous_response_id",)
+
+
+def has_native_responses(target: Target) -> bool:
+    """Whether to send a Responses request to the upstream as is: an OpenAI-compatible upstream, and a model
+    that Oracle serves on ``/responses`` (not Meta or Cohere)."""
+    if not getattr(target.provider, "serves_responses", True):
+        return False
+    info = find_model(target.upstream_model)
+    return info is None or info.supports_responses
+
+
+class ResponsesRoutes:
+    def __init__(self, registry: Registry, store: Callable[[], ResponseStore | None]) -> None:
+        self._registry = registry
+        self._store = store
+
+    def _require_store(self) -> ResponseStore:
+        store = self._store()
+        if store is None:
+            raise ProviderUnavailable("The response store is not open yet; retry in a moment.")
+        return store
+
+    async def create(self, request: Request) -> Response | StreamingResponse:
+        payload = parse_object(await request.body())
+        model = payload.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
+        if payload.get("input") is None:
+            raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
+        target = self._registry.resolve(model)
+        store = self._require_store()
+        history: list[JSON] = []
+        previous = payload.get("previous_response_id")
+        if previous is not None:
+            if not isinstance(previous, str):
+                raise InvalidRequest("'previous_response_id' must be a string.", param="previous_response_id")
+            chain = await store.chain(previous)
+            if chain is None:
+                raise NotFound(
+                    f"Previous response '{previous}' is not stored in this gateway (it expired, was deleted, or "
+                    "was created with store: false).",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+            for record in chain:
+                history += record.input_items
+                history += [item for item in record.response.get("output") or [] if isinstance(item, dict)]
+        keep = payload.get("store") is not False
+        if has_native_responses(target):
+            return await self._native(payload, target, history, store if keep else None)
+        return await self._translated(payload, target, history, store if keep else None)
+
+    async def _native(
+        self, payload: JSON, target: Target, history: list[JSON], store: ResponseStore | None
+    ) -> Response | StreamingResponse:
+        upstream: JSON = {k: v for k, v in payload.items() if k not in _DROPPED_UPSTREAM}
+        upstream["model"] = target.upstream_model
+        upstream["store"] = False  # the gateway stores; Oracle's storage is bound to one region and key
+        if history:
+            upstream["input"] = [*history, *input_items(payload)]
+        body = orjson.dumps(upstream)
+        provider = target.provider
+        if payload.get("stream") is True:
+            stream = await provider.open_stream("responses", body, model=target.upstream_model)
+
+            async def relay() -> AsyncIterator[bytes]:
+                final: JSON | None = None
+                try:
+                    async for block in stream:
+                        if b"response.completed" in block or b"response.incomplete" in block:
+                            final = _final_from(block) or final
+                        yield block
+                finally:
+                    await stream.aclose()
+                if final is not None and store is not None:
+                    await _save(store, payload, final, target)
+
+            headers = [*SSE_HEADERS, *id_headers(secrets.token_hex(8), stream.request_id, provider.name)]
+            return StreamingResponse(relay(), headers=headers, on_error=stream_error_event)
+        reply = await provider.send("responses", body, model=target.upstream_model)
+        if store is not None:
+            await _save(store, payload, orjson.loads(reply.body), target)
+        return Response(
+            reply.body,
+            reply.status,
+            [*JSON_HEADERS, *id_headers(secrets.token_hex(8), reply.request_id, provider.name)],
+        )
+
+    async def _translated(
+        self, payload: JSON, target: Target, history: list[JSON], store: ResponseStore | None
+    ) -> Response | StreamingResponse:
+        chat = to_chat_request(payload, history)
+        chat["model"] = target.upstream_model
+        chat = sanitize_chat_request(chat, find_model(target.upstream_model))
+        response_id = "resp_" + secrets.token_hex(24)
+        created_at = int(time.time())
+        provider = target.provider
+        if payload.get("stream") is not True:
+            reply = await provider.send("chat/completions", orjson.dumps(chat), model=target.upstream_model)
+            response = from_chat_response(
+                orjson.loads(reply.body), payload, response_id=response_id, created_at=created_at
+            )
+            response["model"] = payload["model"]
+            if store is not None:
+                await _save(store, payload, response, target)
+            return json_response(response, headers=id_headers(secrets.token_hex(8), reply.request_id, provider.name))
+        stream = await provider.open_stream("chat/completions", orjson.dumps(chat), model=target.upstream_model)
+        translator = ResponsesStreamTranslator({**payload}, response_id, created_at)
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield b"".join(translator.start())
+                async for block in stream:
+                    out: list[bytes] = []
+                    for event in parse_events(block):
+                        if event.is_done or not event.data:
+                            continue
+                        chunk = orjson.loads(event.data)
+                        if isinstance(chunk, dict) and "error" in chunk:
+                            out += translator.fail(str(chunk["error"].get("message", "upstream error")))
+                        elif isinstance(chunk, dict):
+                            out += translator.feed(chunk)
+                    if out:
+                        yield b"".join(out)
+                yield b"".join(translator.finish())
+            except GatewayError as err:
+                yield b"".join(translator.fail(err.message))
+                return
+            except asyncio.CancelledError:
+                raise
+            finally:
+                await stream.aclose()
+            if store is not None:
+                await _save(store, payload, translator.final_response(), target)
+
+        return StreamingResponse(
+            events(), headers=[*SSE_HEADERS, *id_headers(secrets.token_hex(8), stream.request_id, provider.name)]
+        )
+
+    async def read(self, request: Request) -> Response:
+        """``GET /v1/responses/{id}`` and ``GET /v1/responses/{id}/input_items``."""
+        response_id, _, rest = request.path_tail.partition("/")
+        record = await self._stored(response_id)
+        if rest == "input_items":
+            return json_response(_item_page(record.input_items, request.query))
+        if rest:
+            raise NotFound(f"No route for GET {request.path}.", code="unknown_url")
+        return json_response(record.response)
+
+    async def delete(self, request: Request) -> Response:
+        response_id = request.path_tail
+        if not await self._require_store().delete(response_id):
+            raise NotFound(f"Response '{response_id}' is not stored in this gateway.", code="response_not_found")
+        return json_response({"id": response_id, "object": "response.deleted", "deleted": True})
+
+    async def _stored(self, response_id: str) -> StoredResponse:
+        record = await self._require_store().get(response_id)
+        if record is None:
+            raise NotFound(f"Response '{response_id}' is not stored in this gateway.", code="response_not_found")
+        return record
+
+
+def _final_from(block: bytes) -> JSON | None:
+    for event in parse_events(block):
+        if event.event in ("response.completed", "response.incomplete") or '"response.completed"' in event.data:
+            data = orjson.loads(event.data)
+            response = data.get("response") if isinstance(data, dict) else None
+            if isinstance(response, dict):
+                return response
+    return None
+
+
+async def _save(store: ResponseStore, payload: JSON, response: JSON, target: Target) -> None:
+    response_id = str(response.get("id") or "")
+    if not response_id:
+        return
+    record = StoredResponse(
+        id=response_id,
+        created_at=int(response.get("created_at") or time.time()),
+        model=str(payload.get("model")),
+        previous_response_id=payload.get("previous_response_id"),
+        input_items=input_items(payload, response_id=response_id),
+        response=response,
+    )
+    try:
+        await store.save(record)
+    except Exception:  # noqa: BLE001 - the client has its answer; a failed save must not turn it into an error
+        log.exception("could not store response %s", response_id)
+
+
+def _item_page(items: list[JSON], query: dict[str, list[str]]) -> JSON:
+    order = (query.get("order") or ["desc"])[0]
+    ordered = list(reversed(items)) if order == "desc" else list(items)
+    after = (query.get("after") or [""])[0]
+    if after:
+        ids = [item.get("id") for item in ordered]
+        ordered = ordered[ids.index(after) + 1 :] if after in ids else []
+    try:
+        limit = max(1, min(100, int((query.get("limit") or ["20"])[0])))
+    except ValueError as exc:
+        raise InvalidRequest("'limit' must be a number between 1 and 100.", param="limit") from exc
+    page = ordered[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0].get("id") if page else None,
+        "last_id": page[-1].get("id") if page else None,
+        "has_more": len(ordered) > limit,
+    }
