@@ -45,3 +45,12 @@ def test_unknown_route_and_wrong_method_are_openai_errors(gateway: ServerThread)
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
     wrong = httpx.get(f"{gateway.url}/v1/chat/completions", headers=headers)
     assert wrong.status_code == 405 and "POST" in wrong.json()["error"]["message"]
+
+
+def test_models_carry_client_metadata(gateway: ServerThread) -> None:
+    listed = httpx.get(f"{gateway.url}/v1/models", headers={"Authorization": "Bearer gw-master-key"}).json()["data"]
+    cards = {card["id"]: card for card in listed}
+    oss = cards["openai.gpt-oss-120b"]
+    assert oss["kind"] == "chat" and oss["capabilities"]["thinking"] and oss["capabilities"]["tool_calling"]
+    assert oss["max_input_tokens"] + oss["max_output_tokens"] <= oss["context_window"]
+    assert not cards["meta.llama-3.3-70b-instruct"]["capabilities"]["thinking"]

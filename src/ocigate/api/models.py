@@ -7,6 +7,7 @@ from typing import Any
 
 from ocigate.asgi import Request, Response, json_response
 from ocigate.errors import ModelNotFound
+from ocigate.metadata import model_kind, model_metadata
 from ocigate.registry import ModelEntry, Registry
 
 
@@ -20,6 +21,9 @@ class ModelRoutes:
         return entry.id if self._registry.find(entry.id) == entry else f"{entry.provider}/{entry.id}"
 
     def _card(self, entry: ModelEntry, public_id: str) -> dict[str, Any]:
+        """OpenAI's model object, plus what VS Code and agents need to know of the model (the same figures
+        that ``ocigate vscode`` writes)."""
+        meta = model_metadata(entry.id)
         return {
             "id": public_id,
             "object": "model",
@@ -27,6 +31,15 @@ class ModelRoutes:
             "owned_by": entry.provider_type,
             "provider": entry.provider,
             "source": entry.source,
+            "kind": model_kind(entry.id),
+            "context_window": meta["context_window"],
+            "max_input_tokens": meta["maxInputTokens"],
+            "max_output_tokens": meta["maxOutputTokens"],
+            "capabilities": {
+                "tool_calling": meta["toolCalling"],
+                "vision": meta["vision"],
+                "thinking": meta["thinking"],
+            },
         }
 
     async def list(self, request: Request) -> Response:

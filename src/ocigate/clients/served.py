@@ -11,8 +11,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ocigate.clients.metadata import model_kind
 from ocigate.config import Settings, load_settings
+from ocigate.metadata import model_kind
 from ocigate.registry import ModelEntry, Registry
 
 # A gateway listening on every address is still reached on loopback from the machine that runs this command.

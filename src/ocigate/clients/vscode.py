@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ocigate.clients.jsonc import strip_jsonc
-from ocigate.clients.metadata import catalog_entry, model_metadata
 from ocigate.clients.served import gateway_root, load, root_of, served_models
+from ocigate.metadata import catalog_entry, model_metadata
 
 PROVIDER_NAME = "ocigate"
 DEFAULT_KEY_REF = "${input:ocigateKey}"
