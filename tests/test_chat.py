@@ -116,10 +116,26 @@ async def test_burst_of_concurrent_requests(aclient: openai.AsyncOpenAI) -> None
     assert all(f"number {i}" in reply for i, reply in enumerate(replies))
 
 
-def test_oracle_rejection_passes_through_with_its_message(client: openai.OpenAI) -> None:
+def test_oracle_rejection_passes_through_with_its_message(emulator: ServerThread, client: openai.OpenAI) -> None:
+    rule = {"status": 400, "code": "InvalidParameter", "message": "temperature must be at most 1", "count": 1}
+    httpx.post(f"{emulator.url}/_emulator/faults", json=rule).raise_for_status()
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(model="xai.grok-3", messages=[{"role": "user", "content": ""}])
-    assert "Oracle rejected the request" in caught.value.message
+        client.chat.completions.create(model="xai.grok-3", messages=[{"role": "user", "content": "hi"}])
+    message = caught.value.message
+    assert "Oracle rejected the request" in message and "temperature must be at most 1" in message
+
+
+def test_empty_content_that_oracle_rejects_is_mended(client: openai.OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="openai.gpt-oss-120b",
+        messages=[
+            {"role": "system", "content": ""},
+            {"role": "user", "content": "Reply with the single word ok."},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": ""},
+        ],
+    )
+    assert completion.choices[0].finish_reason in ("stop", "length")
 
 
 def test_client_disconnect_mid_stream_closes_the_upstream(gateway_factory: GatewayFactory) -> None:

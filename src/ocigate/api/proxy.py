@@ -16,10 +16,12 @@ import orjson
 
 from ocigate.access import AccessLog
 from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse
+from ocigate.catalog import find_model
 from ocigate.errors import GatewayError, InvalidRequest
 from ocigate.providers.base import UpstreamStream
 from ocigate.registry import Registry, Target
 from ocigate.sse import DONE_EVENT, encode_event
+from ocigate.translate.sanitize import sanitize_chat_request
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -63,13 +65,18 @@ class ProxyRoutes:
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         check(payload)
         target = self._registry.resolve(model)
+        outgoing = payload
         if target.upstream_model != model:
-            payload["model"] = target.upstream_model
-            body = orjson.dumps(payload)
+            outgoing = {**payload, "model": target.upstream_model}
+        if target.entry.provider_type == "oracle":
+            # Oracle answers 400 to what OpenAI ignores: clean the request for the model's family.
+            outgoing = sanitize_chat_request(outgoing, find_model(target.upstream_model))
+        if outgoing is not payload:
+            body = orjson.dumps(outgoing)
         request_id = secrets.token_hex(8)
         provider = target.provider
         try:
-            if payload.get("stream") is True:
+            if outgoing.get("stream") is True:
                 upstream = await provider.open_stream(path, body, model=target.upstream_model)
                 headers = [*SSE_HEADERS, *id_headers(request_id, upstream.request_id, provider.name)]
                 relay = self._relay(upstream, path, target, request_id, started)

@@ -24,6 +24,7 @@ from ocigate.emulator.generation import (
     split_arguments,
 )
 from ocigate.emulator.params import positive_int, read_format, read_tool_choice, read_tools, text_of
+from ocigate.emulator.strict import check_chat_fields
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 TEXT_PARTS = frozenset({"text"})
@@ -164,6 +165,7 @@ def chat_handler(ctx: Context, needs_project: bool) -> Handler:
     async def chat_completions(request: Request) -> Response | StreamingResponse:
         body, cut_after = await ctx.admit(request, needs_project)
         model = ctx.chat_model(body.get("model"))
+        check_chat_fields(body, model.vendor)
         prompt = read_messages(body.get("messages"))
         gen = generate(prompt, read_params(ctx, model, body))
         completion_id = ctx.ids.object_id("chatcmpl-")
