@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from ocigate.asgi import ASGIApp, Handler, Message, Receive, Request, Response, Router, Scope, Send, json_response
-from ocigate.emulator import admin
+from ocigate.emulator import admin, native_routes
 from ocigate.emulator.chat import chat_handler
 from ocigate.emulator.config import EmulatorConfig
 from ocigate.emulator.context import Context
@@ -53,6 +53,7 @@ def _routes(ctx: Context, stats: admin.Stats) -> Router:
         routes.append(("POST", base + "/chat/completions", chat_handler(ctx, needs_project)))
         routes.append(("POST", base + "/responses", responses_handler(ctx, needs_project)))
         routes.append(("GET", base + "/models", _models))
+    routes.extend(native_routes.routes(ctx))
     router = Router()
     allowed: dict[str, list[str]] = {}
     for method, path, handler in routes:

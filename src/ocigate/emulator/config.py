@@ -15,6 +15,19 @@ class EmulatorKey:
     policy: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class IamKey:
+    """An IAM signing key Oracle would know, for the native API's request signatures (doc §2.2).
+
+    ``key_id`` is ``<tenancy OCID>/<user OCID>/<fingerprint>`` for a user's API signing key, or ``ST$<token>`` for
+    a session, instance- or resource-principal token; ``public_key_pem`` verifies its signatures.
+    ``compartments`` lists the compartments its IAM policies allow (empty: any)."""
+
+    key_id: str
+    public_key_pem: str
+    compartments: tuple[str, ...] = ()
+
+
 DEFAULT_KEY = "sk-emulator-chicago"
 
 DEFAULT_KEYS: tuple[EmulatorKey, ...] = (
@@ -36,3 +49,9 @@ class EmulatorConfig:
     unknown_model_status: int = 404
     # Seeds the random draws of fault rules that have no seed of their own, so test runs repeat.
     seed: int | None = None
+    # Keys that may sign requests to the native API (/20231130/actions/*, /20231130/models).
+    iam_keys: tuple[IamKey, ...] = ()
+    # Dedicated AI cluster endpoints: (endpoint OCID, the model id it serves).
+    dedicated_endpoints: tuple[tuple[str, str], ...] = ()
+    # How far a signed request's date may be from the emulator's clock (Oracle: 5 minutes, doc §2.2).
+    max_clock_skew_s: float = 300.0

@@ -59,7 +59,6 @@ class _Items:
     """Where an item came from, for error messages: this request's ``input[i]`` or the stored conversation."""
 
     def __init__(self, items: list[JSON], history_length: int) -> None:
-        self.items = items
         self.history_length = history_length
         self.by_id = {
             item["id"]: item

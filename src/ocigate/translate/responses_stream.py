@@ -177,7 +177,7 @@ class ResponsesStreamTranslator:
             output[self._text.index] = self._text_item(self._text, "in_progress")
         for call in self._calls.values():
             if call.index is not None and output[call.index] is None:
-                output[call.index] = self._call_item(call, "in_progress")
+                output[call.index] = self._call_item(call, call.index, "in_progress")
         return [item for item in output if item is not None]
 
     def _event(self, kind: str, **fields: Any) -> bytes:
@@ -198,39 +198,32 @@ class ResponsesStreamTranslator:
             index, id = self._add("rs" if kind == "reasoning" else "msg")
             text = self._text = _Text(kind, index, id)
             events.append(self._event("response.output_item.added", output_index=index, item=_opening(text)))
-            where: JSON = {"item_id": id, "output_index": index}
             if kind == "reasoning":
                 part = {"type": "summary_text", "text": ""}
-                events.append(self._event("response.reasoning_summary_part.added", **where, summary_index=0, part=part))
+                events.append(self._event("response.reasoning_summary_part.added", **_at(text), part=part))
             else:
-                part = output_text_part("")
-                events.append(self._event("response.content_part.added", **where, content_index=0, part=part))
+                events.append(self._event("response.content_part.added", **_at(text), part=output_text_part("")))
         text.deltas.append(delta)
-        where = {"item_id": text.id, "output_index": text.index}
         if kind == "reasoning":
-            return [
-                *events,
-                self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=delta),
-            ]
-        return [*events, self._event("response.output_text.delta", **where, content_index=0, delta=delta, logprobs=[])]
+            return [*events, self._event("response.reasoning_summary_text.delta", **_at(text), delta=delta)]
+        return [*events, self._event("response.output_text.delta", **_at(text), delta=delta, logprobs=[])]
 
     def _close_text(self, status: str) -> list[bytes]:
         text, self._text = self._text, None
         if text is None:
             return []
         item = self._items[text.index] = self._text_item(text, status)
-        where: JSON = {"item_id": text.id, "output_index": text.index}
         if text.kind == "reasoning":
             part = item["summary"][0]
             events = [
-                self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=part["text"]),
-                self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part),
+                self._event("response.reasoning_summary_text.done", **_at(text), text=part["text"]),
+                self._event("response.reasoning_summary_part.done", **_at(text), part=part),
             ]
         else:
             part = item["content"][0]
             events = [
-                self._event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[]),
-                self._event("response.content_part.done", **where, content_index=0, part=part),
+                self._event("response.output_text.done", **_at(text), text=part["text"], logprobs=[]),
+                self._event("response.content_part.done", **_at(text), part=part),
             ]
         return [*events, self._event("response.output_item.done", output_index=text.index, item=item)]
 
@@ -265,9 +258,8 @@ class ResponsesStreamTranslator:
         if call.index is None:
             events += self._close_text("completed")
             call.index, _ = self._add("fc")
-            events.append(
-                self._event("response.output_item.added", output_index=call.index, item=self._call_item(call, None))
-            )
+            opening = self._call_item(call, call.index, None)
+            events.append(self._event("response.output_item.added", output_index=call.index, item=opening))
         where: JSON = {"item_id": item_id("fc", self._id, call.index), "output_index": call.index}
         if call.sent < len(call.arguments):
             delta = "".join(call.arguments[call.sent :])
@@ -278,7 +270,7 @@ class ResponsesStreamTranslator:
     def _close_call(self, call: _Call, status: str) -> list[bytes]:
         events = self._send_arguments(call)
         assert call.index is not None  # _send_arguments added it
-        item = self._items[call.index] = self._call_item(call, status)
+        item = self._items[call.index] = self._call_item(call, call.index, status)
         where: JSON = {"item_id": item["id"], "output_index": call.index}
         done = {"name": item["name"], "arguments": item["arguments"]}
         return [
@@ -287,9 +279,8 @@ class ResponsesStreamTranslator:
             self._event("response.output_item.done", output_index=call.index, item=item),
         ]
 
-    def _call_item(self, call: _Call, status: str | None) -> JSON:
+    def _call_item(self, call: _Call, index: int, status: str | None) -> JSON:
         """The item; ``status`` None is the opening form: in progress, arguments still empty."""
-        index = call.index if call.index is not None else len(self._items)
         return function_call_item(
             item_id("fc", self._id, index),
             call.call_id or item_id("call", self._id, index),
@@ -303,3 +294,10 @@ def _opening(text: _Text) -> JSON:
     if text.kind == "reasoning":
         return {"id": text.id, "type": "reasoning", "summary": []}
     return {"id": text.id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+
+
+def _at(text: _Text) -> JSON:
+    """Where a text event points: the item, and its one summary part or content part."""
+    where: JSON = {"item_id": text.id, "output_index": text.index}
+    where["summary_index" if text.kind == "reasoning" else "content_index"] = 0
+    return where

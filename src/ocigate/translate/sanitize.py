@@ -26,6 +26,7 @@ from typing import Any
 
 from ocigate.catalog import ModelInfo
 from ocigate.errors import InvalidRequest
+from ocigate.translate.responses_output import content_text
 from ocigate.translate.sanitize_profile import DEFAULT_PROFILES, GENERIC_PROFILE, SanitizeProfile
 from ocigate.translate.tool_turns import repair_tool_turns
 
@@ -201,17 +202,8 @@ def _system_first(messages: list[Any]) -> list[Any]:
     ]
     if not positions or (positions == [0] and messages[0]["role"] == "system"):
         return messages
-    texts = [_text(messages[index].get("content")) for index in positions]
-    merged = {"role": "system", "content": "\n\n".join(text for text in texts if text)}
+    texts = [content_text(messages[index].get("content")) for index in positions]
+    merged = "\n\n".join(text for text in texts if text)
     skip = set(positions)
-    return [merged, *(message for index, message in enumerate(messages) if index not in skip)]
-
-
-def _text(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""
+    rest = [message for index, message in enumerate(messages) if index not in skip]
+    return [{"role": "system", "content": merged}, *rest] if merged else rest

@@ -6,7 +6,8 @@ previous message`` (VS Code, Zed and Goose all hit it through another gateway: j
 and #19; langchain-oracle#42; litellm#14158). Gemini behind Oracle also wants as many results as calls
 (oci-typescript-sdk#465). :func:`repair_tool_turns` mends what has one right answer:
 
-- results separated from their assistant turn by other messages move right after it (the others follow them);
+- results separated from their assistant turn by other messages move right after it (the others follow them),
+  even past a later tool-call turn when their id names a call of the earlier one;
 - ids VS Code marked with its internal ``__vscode-<n>`` suffix match the id without it (vscode-copilot-chat
   ``toolCallingLoop.ts`` appends the suffix to keep ids unique and normally strips it before sending);
 - ids where one is the other plus a prefix or suffix, when exactly one call fits;
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from ocigate.errors import InvalidRequest
 
@@ -35,6 +36,7 @@ _VSCODE_SUFFIX = re.compile(r"__vscode-\d+$")
 @dataclass(slots=True)
 class _Turn:
     index: int  # the assistant message's position
+    ids: set[str | None]  # its call ids, without VS Code's suffix
     results: list[int] = field(default_factory=list)  # positions of the tool messages it owns
 
 
@@ -44,7 +46,9 @@ def repair_tool_turns(messages: list[JSON]) -> list[JSON]:
     for index, message in enumerate(messages):
         role = message.get("role")
         if role == "assistant" and isinstance(message.get("tool_calls"), list) and message["tool_calls"]:
-            turns.append(_Turn(index))
+            calls = message["tool_calls"]
+            ids = {_without_vscode_suffix(_id(c.get("id"))) for c in calls if isinstance(c, dict)}
+            turns.append(_Turn(index, ids))
         elif role == "tool":
             if not turns:
                 raise InvalidRequest(
@@ -52,7 +56,10 @@ def repair_tool_turns(messages: list[JSON]) -> list[JSON]:
                     "assistant message made a tool call: send the assistant message with its tool_calls first.",
                     param="messages",
                 )
-            turns[-1].results.append(index)
+            # The latest turn that made this call owns the result; failing that, the latest turn.
+            wanted = _without_vscode_suffix(_id(message.get("tool_call_id")))
+            owner = next((turn for turn in reversed(turns) if wanted in turn.ids), turns[-1])
+            owner.results.append(index)
     if not turns:
         return messages
     replaced: dict[int, JSON | None] = {}  # position → rewritten message, or None to drop it
@@ -68,8 +75,8 @@ def repair_tool_turns(messages: list[JSON]) -> list[JSON]:
         if index in owned:
             continue
         out.append(replaced.get(index) or message)
-        owner = by_assistant.get(index)
-        for result in owner.results if owner else ():
+        made = by_assistant.get(index)
+        for result in made.results if made else ():
             kept = replaced.get(result, messages[result])
             if kept is not None:
                 out.append(kept)
@@ -141,17 +148,17 @@ def _exact(value: str | None) -> str | None:
 
 
 def _without_vscode_suffix(value: str | None) -> str | None:
-    return _VSCODE_SUFFIX.sub("", value) if value else value
+    return _VSCODE_SUFFIX.sub("", value) if value and "__vscode-" in value else value
 
 
 def _affixed(a: str, b: str | None) -> bool:
     if b is None:
         return False
-    short, long = sorted((_VSCODE_SUFFIX.sub("", a), _VSCODE_SUFFIX.sub("", b)), key=len)
+    short, long = sorted((_without_vscode_suffix(a) or "", _without_vscode_suffix(b) or ""), key=len)
     return len(short) >= 4 and short != long and (long.endswith(short) or long.startswith(short))
 
 
-def _unmatched(messages: list[JSON], turn: _Turn, result: int, call_ids: list[str | None]) -> None:
+def _unmatched(messages: list[JSON], turn: _Turn, result: int, call_ids: list[str | None]) -> NoReturn:
     sent = messages[result].get("tool_call_id")
     made = ", ".join(repr(cid) for cid in call_ids if cid) or "calls without ids"
     raise InvalidRequest(

@@ -1,0 +1,196 @@
+"""Oracle's ChatResult (doc §3.5) as an OpenAI ``chat.completion``, for the three formats, and the pieces the stream
+translator shares: finish reasons, usage and Cohere's missing tool-call ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+JSON = dict[str, Any]
+
+# GENERIC sends OpenAI's lower-case reasons; Cohere sends its own upper-case ones (doc §3.5). Keys are lower-cased.
+FINISH_REASONS: dict[str, str] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "content_filter": "content_filter",
+    "function_call": "tool_calls",
+    "complete": "stop",
+    "stop_sequence": "stop",
+    "end_turn": "stop",
+    "user_cancel": "stop",
+    "max_tokens": "length",
+    "error_limit": "length",
+    "tool_call": "tool_calls",
+    "error_toxic": "content_filter",
+    # An ERROR finish has no OpenAI counterpart; the text so far is returned as a stop.
+    "error": "stop",
+}
+
+
+def finish_reason(raw: object, *, has_tool_calls: bool = False) -> str:
+    """OpenAI's finish reason for Oracle's. Cohere's v1 ends a tool-calling turn with COMPLETE: with tool calls
+    present, a plain stop becomes ``tool_calls``."""
+    reason = FINISH_REASONS.get(raw.lower(), "stop") if isinstance(raw, str) else "stop"
+    if has_tool_calls and reason == "stop":
+        return "tool_calls"
+    return reason
+
+
+def synth_call_id(name: str, arguments: JSON | str, index: int) -> str:
+    """A stable id for a Cohere v1 tool call (which has none): the same call at the same position always gets the
+    same id, in a JSON answer and in a stream alike."""
+    canonical = arguments if isinstance(arguments, str) else json.dumps(arguments, sort_keys=True)
+    digest = hashlib.sha256(f"{index}\x00{name}\x00{canonical}".encode()).hexdigest()
+    return "call_" + digest[:24]
+
+
+def to_openai_usage(usage: object) -> JSON | None:
+    """OpenAI's usage object for Oracle's Usage, reasoning and cached tokens included; None when absent."""
+    if not isinstance(usage, dict):
+        return None
+    prompt = _count(usage.get("promptTokens"))
+    completion = _count(usage.get("completionTokens"))
+    total = usage.get("totalTokens")
+    out: JSON = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": total if isinstance(total, int) else prompt + completion,
+    }
+    prompt_details = usage.get("promptTokensDetails")
+    cached = prompt_details.get("cachedTokens") if isinstance(prompt_details, dict) else None
+    out["prompt_tokens_details"] = {"cached_tokens": _count(cached)}
+    details = usage.get("completionTokensDetails")
+    completion_details: JSON = {"reasoning_tokens": 0}
+    if isinstance(details, dict):
+        completion_details["reasoning_tokens"] = _count(details.get("reasoningTokens"))
+        for oci, openai in (
+            ("acceptedPredictionTokens", "accepted_prediction_tokens"),
+            ("rejectedPredictionTokens", "rejected_prediction_tokens"),
+        ):
+            if isinstance(details.get(oci), int):
+                completion_details[openai] = details[oci]
+    out["completion_tokens_details"] = completion_details
+    return out
+
+
+def as_object(value: object) -> JSON:
+    """``value`` if it is a JSON object, else an empty one: upstream payloads are read defensively."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def text_of(content: object, kind: str = "TEXT", field: str = "text") -> str:
+    """The concatenated ``field`` of the content items of this ``kind``."""
+    if isinstance(content, str):
+        return content if kind == "TEXT" else ""
+    if not isinstance(content, list):
+        return ""
+    return "".join(str(item.get(field, "")) for item in content if isinstance(item, dict) and item.get("type") == kind)
+
+
+def from_oci_chat_response(raw: JSON, *, model: str, completion_id: str, created: int) -> JSON:
+    """An OpenAI chat completion for a ChatResult (or a bare chatResponse) of any format."""
+    response = raw.get("chatResponse", raw)
+    if not isinstance(response, dict):
+        response = {}
+    fmt = response.get("apiFormat")
+    usage = to_openai_usage(response.get("usage"))
+    if fmt == "COHERE":
+        choices = [_cohere_choice(response)]
+    elif fmt == "COHEREV2":
+        choices = [_cohere_v2_choice(response)]
+    else:
+        listed = response.get("choices")
+        raw_choices = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+        choices = [_generic_choice(choice, position) for position, choice in enumerate(raw_choices)]
+        if usage is None:  # a ChatChoice may carry the usage itself
+            usage = next((u for c in raw_choices if (u := to_openai_usage(c.get("usage"))) is not None), None)
+    completion: JSON = {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": choices,
+        "system_fingerprint": raw.get("modelVersion") if isinstance(raw.get("modelVersion"), str) else None,
+    }
+    if usage is not None:
+        completion["usage"] = usage
+    return completion
+
+
+def _choice(index: int, text: str | None, calls: list[JSON], reasoning: str | None, finish: str) -> JSON:
+    message: JSON = {"role": "assistant", "content": text or None}
+    if reasoning:
+        message["reasoning_content"] = reasoning
+    if calls:
+        message["tool_calls"] = calls
+    return {"index": index, "message": message, "logprobs": None, "finish_reason": finish}
+
+
+def _call(call_id: str, name: str, arguments: str) -> JSON:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _generic_choice(choice: JSON, position: int) -> JSON:
+    message = as_object(choice.get("message"))
+    calls: list[JSON] = []
+    for index, call in enumerate(message.get("toolCalls") or []):
+        if not isinstance(call, dict):
+            continue
+        name = str(call.get("name", ""))
+        arguments = call.get("arguments", "")
+        arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else None
+        calls.append(_call(call_id or synth_call_id(name, arguments, index), name, arguments))
+    given = choice.get("index")
+    reasoning = message.get("reasoningContent")
+    result = _choice(
+        given if isinstance(given, int) and not isinstance(given, bool) else position,
+        text_of(message.get("content")),
+        calls,
+        reasoning if isinstance(reasoning, str) else None,
+        finish_reason(choice.get("finishReason"), has_tool_calls=bool(calls)),
+    )
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        result["message"]["refusal"] = refusal
+    return result
+
+
+def _cohere_choice(response: JSON) -> JSON:
+    calls = []
+    for index, call in enumerate(response.get("toolCalls") or []):
+        if isinstance(call, dict):
+            name = str(call.get("name", ""))
+            parameters = as_object(call.get("parameters"))
+            calls.append(_call(synth_call_id(name, parameters, index), name, json.dumps(parameters)))
+    text = response.get("text")
+    finish = finish_reason(response.get("finishReason"), has_tool_calls=bool(calls))
+    return _choice(0, text if isinstance(text, str) else None, calls, None, finish)
+
+
+def _cohere_v2_choice(response: JSON) -> JSON:
+    message = as_object(response.get("message"))
+    calls = []
+    for index, call in enumerate(message.get("toolCalls") or []):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict):
+            continue
+        name = str(function.get("name", ""))
+        arguments = function.get("arguments", "{}")
+        arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else None
+        calls.append(_call(call_id or synth_call_id(name, arguments, index), name, arguments))
+    content = message.get("content")
+    finish = finish_reason(response.get("finishReason"), has_tool_calls=bool(calls))
+    # toolPlan (the model's note on why it calls tools) has no OpenAI field and is left out.
+    return _choice(0, text_of(content), calls, text_of(content, "THINKING", "thinking") or None, finish)
