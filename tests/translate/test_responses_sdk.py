@@ -14,7 +14,13 @@ import httpx
 import openai
 import orjson
 import pytest
-from openai.types.responses import Response, ResponseStreamEvent
+from openai.types.responses import (
+    FunctionToolParam,
+    Response,
+    ResponseFunctionCallArgumentsDeltaEvent,
+    ResponseReasoningSummaryTextDeltaEvent,
+    ResponseStreamEvent,
+)
 from pydantic import TypeAdapter
 
 from ocigate.sse import parse_events
@@ -24,7 +30,7 @@ from ocigate.translate.responses_stream import ResponsesStreamTranslator
 
 JSON = dict[str, Any]
 LLAMA = "meta.llama-3.3-70b-instruct"
-WEATHER: JSON = {
+WEATHER: FunctionToolParam = {
     "type": "function",
     "name": "get_weather",
     "description": "The weather in a city.",
@@ -41,9 +47,7 @@ def chunk(delta: JSON, finish: str | None = None) -> JSON:
 
 def usage_chunk(prompt: int, completion: int) -> JSON:
     usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": LLAMA, "choices": []} | {
-        "usage": usage
-    }
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": LLAMA, "choices": [], "usage": usage}
 
 
 TOOL_CHUNKS = [
@@ -76,8 +80,9 @@ def client_for(answer: Callable[[JSON], httpx.Response]) -> openai.OpenAI:
         assert request.url.path == "/v1/responses"
         return answer(orjson.loads(request.content))
 
-    transport = httpx.MockTransport(handler)
-    return openai.OpenAI(api_key="sk-test", base_url="http://gateway/v1", http_client=httpx.Client(transport=transport))
+    http_client = httpx.Client(transport=httpx.MockTransport(handler))
+    # openai 3.x types http_client as its vendored httpx2 client and accepts an httpx one at runtime.
+    return openai.OpenAI(api_key="sk-test", base_url="http://gateway/v1", http_client=http_client)  # type: ignore[arg-type]
 
 
 def streaming(chunks: list[JSON], *, fail: str | None = None) -> openai.OpenAI:
@@ -94,7 +99,7 @@ def streaming(chunks: list[JSON], *, fail: str | None = None) -> openai.OpenAI:
 
 def test_stream_helper_accumulates_text_reasoning_and_two_calls() -> None:
     client = streaming(TOOL_CHUNKS)
-    with client.responses.stream(model=LLAMA, input="Weather in Paris and Oslo?", tools=[WEATHER]) as stream:  # type: ignore[list-item]
+    with client.responses.stream(model=LLAMA, input="Weather in Paris and Oslo?", tools=[WEATHER]) as stream:
         deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
         final = stream.get_final_response()
     assert deltas == ["Looking ", "them up."]
@@ -114,12 +119,12 @@ def test_stream_helper_accumulates_text_reasoning_and_two_calls() -> None:
 
 def test_create_stream_yields_every_event_in_order() -> None:
     client = streaming(TOOL_CHUNKS)
-    events = list(client.responses.create(model=LLAMA, input="Weather?", tools=[WEATHER], stream=True))  # type: ignore[list-item]
+    events = list(client.responses.create(model=LLAMA, input="Weather?", tools=[WEATHER], stream=True))
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert events[0].type == "response.created" and events[-1].type == "response.completed"
-    arguments = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
+    arguments = "".join(e.delta for e in events if isinstance(e, ResponseFunctionCallArgumentsDeltaEvent))
     assert arguments == '{"city":"Paris"}{"city":"Oslo"}'
-    summary = "".join(e.delta for e in events if e.type == "response.reasoning_summary_text.delta")
+    summary = "".join(e.delta for e in events if isinstance(e, ResponseReasoningSummaryTextDeltaEvent))
     assert summary == "Paris, then Oslo."
 
 
