@@ -250,3 +250,19 @@ def test_never_mutates_and_reaches_a_fixed_point(request: JSON, info: ModelInfo 
     if info is not None and info.vendor == "meta":
         roles = [m["role"] for m in out["messages"]]
         assert "developer" not in roles and "system" not in roles[1:]
+
+
+def test_output_limit_above_the_models_own_is_capped() -> None:
+    from ocigate.catalog import find_model
+
+    llama = find_model("meta.llama-3.3-70b-instruct")
+    assert llama is not None
+    body = {"model": llama.id, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 16000}
+    assert sanitize_chat_request(body, llama)["max_tokens"] == llama.max_output_tokens
+    oss = find_model("openai.gpt-oss-120b")
+    assert oss is not None
+    fine = {"model": oss.id, "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 100}
+    assert sanitize_chat_request(fine, oss) is fine
+    vscode = {"model": llama.id, "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 16000}
+    out = sanitize_chat_request(vscode, llama)
+    assert "max_completion_tokens" not in out and out["max_tokens"] == llama.max_output_tokens

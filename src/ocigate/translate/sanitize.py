@@ -85,11 +85,15 @@ def _token_limit(body: JSON, model: ModelInfo | None, rules: SanitizeProfile, ch
             changes["max_tokens"] = _DROP
         return
     other = "max_tokens" if target == "max_completion_tokens" else "max_completion_tokens"
-    if other not in body:
-        return
-    changes[other] = _DROP
-    if body.get(target) is None and body[other] is not None:
-        changes[target] = body[other]
+    if other in body:
+        changes[other] = _DROP
+        if body.get(target) is None and body[other] is not None:
+            changes[target] = body[other]
+    # A limit above the model's own is refused by Oracle (VS Code asks 16000 of models capped at 4000).
+    wanted = changes.get(target, body.get(target))
+    if model is not None and isinstance(wanted, int) and not isinstance(wanted, bool):
+        if wanted > model.max_output_tokens:
+            changes[target] = model.max_output_tokens
 
 
 def _reasoning_only(body: JSON, model: ModelInfo | None, rules: SanitizeProfile, changes: dict[str, object]) -> None:
