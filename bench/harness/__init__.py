@@ -1,0 +1,18 @@
+"""ocigate's benchmark harness: added latency, throughput, memory and start-up time against the bundled Oracle
+emulator, run by ``bench/run.py``.
+
+Modules, in the order a run uses them:
+
+- ``layout``: where the files go, which core runs what, the progress log;
+- ``processes``: spawning pinned children, ports, readiness;
+- ``machine``: CPU accounting (the proxy's, the emulator's, the noise of everything else) and the machine's facts;
+- ``targets``: what is measured (direct, bare, ocigate, litellm; the native-provider hook);
+- ``workloads``: the request bodies and the checks an answer must pass before it may be counted;
+- ``wrk``: the Lua script, running wrk, reading its figures and errors;
+- ``loads``: one load with its CPU accounting and progress line;
+- ``measure``: one target end to end (sanity check, warm-up, loads, time to ready);
+- ``responses``: the Responses-over-Chat loads of a gateway target;
+- ``profiles``: py-spy;
+- ``report`` and ``responses_report``: the tables, ratios, verdicts and RESULTS.md;
+- ``cli``: the command line.
+"""

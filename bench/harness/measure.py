@@ -1,0 +1,156 @@
+"""One target measured end to end: its own emulator, the sanity check, a warm-up, the three loads (latency at
+one connection, throughput at 32, plain and streaming), peak memory, the Responses loads of a gateway, optional
+profiles, and the time to ready on fresh processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.layout import HOST, LOAD_CORE, PROXY_CORE, log
+from harness.loads import LoadRunner
+from harness.machine import wait_quiet
+from harness.processes import Child, clean_env, free_port, running
+from harness.profiles import profile_loads
+from harness.responses import measure_responses
+from harness.targets import EMULATOR_PREFIX, Server, emulator_cmd, server_env
+from harness.workloads import BODY, STREAM_BODY, check_chat
+from harness.wrk import WrkRun, lua_script
+
+# Which load a figure comes from.
+RUN_OF = {"p50_ms": "latency", "p99_ms": "latency", "rps_nonstream": "nonstream", "rps_stream": "stream"}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    duration: float  # seconds per measured load
+    warmup: float  # seconds of warm-up, plain (half of it streaming, at least 1 s)
+    ready_spawns: int  # fresh starts the time to ready is the median of
+    wait_quiet: float  # seconds to wait, before each load and spawn, for the machine to go quiet
+    py_spy: bool  # profile the proxies after measuring
+
+
+def run_figure(runs: dict[str, WrkRun], key: str, prefix: str = "") -> float | None:
+    """A latency or throughput figure (``p50_ms``, ``rps_stream``...) of the loads ``<prefix><load>``."""
+    run = runs.get(prefix + RUN_OF[key])
+    if run is None:
+        return None
+    return run.rps if key.startswith("rps") else float(getattr(run, key))
+
+
+def run_valid(runs: dict[str, WrkRun], key: str, prefix: str = "") -> bool:
+    run = runs.get(prefix + RUN_OF[key])
+    return run is not None and run.valid
+
+
+@dataclass
+class TargetResult:
+    name: str
+    placement: str
+    runs: dict[str, WrkRun] = field(default_factory=dict)
+    peak_rss_mb: float | None = None
+    ready_ms: list[float] = field(default_factory=list)
+    sanity: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    profiles: dict[str, str] = field(default_factory=dict)
+    # A gateway's Responses loads, by "<variant>-<load>" (e.g. responses-nostore-stream); see responses.py.
+    responses: dict[str, WrkRun] = field(default_factory=dict)
+    responses_sanity: dict[str, Any] = field(default_factory=dict)
+    responses_error: str | None = None
+    responses_peak_rss_mb: float | None = None  # VmHWM after the Responses loads too
+
+    def figure(self, key: str) -> float | None:
+        if key in RUN_OF:
+            return run_figure(self.runs, key)
+        if key == "peak_rss_mb":
+            return self.peak_rss_mb
+        if key == "ready_ms":
+            return statistics.median(self.ready_ms) if self.ready_ms else None
+        raise KeyError(key)
+
+    def valid(self, key: str) -> bool:
+        return key not in RUN_OF or run_valid(self.runs, key)
+
+
+def measure_ready(server: Server, upstream: str, spawns: int, quiet_s: float, ours: set[int]) -> list[float]:
+    times: list[float] = []
+    for index in range(spawns):
+        wait_quiet({os.getpid(), *ours}, quiet_s)
+        port = free_port()
+        child = Child(f"{server.name}-ready", server.build(port, upstream), server.core, server_env(server, upstream))
+        with running(child):
+            seconds = child.wait_ready(port, server.ready_path)
+        times.append(seconds * 1000)
+        log(f"  {server.name}: ready #{index + 1} in {seconds * 1000:.0f} ms")
+        time.sleep(0.2)
+    return times
+
+
+def measure(server: Server, options: Options) -> TargetResult:
+    placement = (
+        f"emulator + wrk on core {LOAD_CORE}"
+        if server.name == "direct"
+        else f"{server.name} on core {PROXY_CORE} (1 worker); emulator + wrk on core {LOAD_CORE}"
+    )
+    result = TargetResult(server.name, placement)
+    emu_port = free_port()
+    upstream = f"http://{HOST}:{emu_port}{EMULATOR_PREFIX}"
+    emulator = Child(
+        f"emulator-for-{server.name}", emulator_cmd(emu_port, extra=server.emulator_args), LOAD_CORE, clean_env({})
+    )
+    with running(emulator):
+        emulator.wait_ready(emu_port, "/healthz")
+        if server.name == "direct":
+            child, port = emulator, emu_port
+            context: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        else:
+            port = free_port()
+            child = Child(server.name, server.build(port, upstream), server.core, server_env(server, upstream))
+            context = running(child)
+        with context:
+            if child is not emulator:
+                child.wait_ready(port, server.ready_path, timeout=60)
+            runner = LoadRunner(server.name, child, emulator, options.duration, options.wait_quiet)
+            measure_loads(runner, server, port, options, result)
+        # Time to ready, on fresh processes; the emulator (the upstream of the proxies) is still up.
+        if server.name != "direct":
+            result.ready_ms = measure_ready(server, upstream, options.ready_spawns, options.wait_quiet, {emulator.pid})
+    if server.name == "direct":
+        result.ready_ms = measure_ready(server, "", options.ready_spawns, options.wait_quiet, set())
+    return result
+
+
+def measure_loads(runner: LoadRunner, server: Server, port: int, options: Options, result: TargetResult) -> None:
+    """The chat loads (and a gateway's Responses loads) on a running server, then their profiles."""
+    result.sanity = check_chat(server.name, port, server.request_path, server.key)
+    url = f"http://{HOST}:{port}{server.request_path}"
+    plain = lua_script(f"{server.name}-plain", BODY, server.key)
+    stream = lua_script(f"{server.name}-stream", STREAM_BODY, server.key)
+    log(f"{server.name}: warming up")
+    runner.warm_up("plain", url, plain, options.warmup)
+    runner.warm_up("stream", url, stream, max(1.0, options.warmup / 2))
+    plain_bytes, stream_bytes = result.sanity["nonstream_bytes"], result.sanity["stream_bytes"]
+    for key, script, conns, expected in (
+        ("latency", plain, 1, plain_bytes),
+        ("nonstream", plain, 32, plain_bytes),
+        ("stream", stream, 32, stream_bytes),
+    ):
+        result.runs[key] = runner.load(key, url, script, conns, expected)
+    result.peak_rss_mb = runner.child.peak_rss_mb()
+    profiled: list[tuple[str, str, Path]] = [("nonstream", url, plain), ("stream", url, stream)]
+    if server.responses:
+        try:
+            profiled += measure_responses(
+                runner, server, port, options.warmup, result.responses, result.responses_sanity
+            )
+        except (RuntimeError, OSError, ValueError) as exc:
+            log(f"{server.name} Responses loads FAILED: {exc}")
+            result.responses_error = str(exc)
+        result.responses_peak_rss_mb = runner.child.peak_rss_mb()
+    if options.py_spy and runner.proxied:
+        result.profiles = profile_loads(runner, profiled)

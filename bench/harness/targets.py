@@ -1,0 +1,169 @@
+"""What is measured: each server under test, how it is started and configured, and where its requests go.
+
+- ``direct``: wrk straight to the emulator (the reference every "added" figure subtracts);
+- ``bare``: ``bench/bare_proxy.py``, a pass-through proxy that parses nothing (the floor of a Python gateway);
+- ``ocigate``: ``python -m ocigate serve``, the gateway as shipped, over Oracle's OpenAI-compatible API;
+- ``litellm`` (with ``--peers litellm``, when it is importable): ``litellm --config cfg.yaml``;
+- ``ocigate-native``: the gateway with the native Oracle provider (Oracle's own chat API), a hook that stays
+  disabled until that provider exists; see "The native path" in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.layout import BENCH, HOST, LOAD_CORE, OUT, PROXY_CORE
+from harness.processes import clean_env
+from harness.workloads import MODEL
+
+MODELS = "openai.gpt-oss-120b,meta.llama-3.3-70b-instruct"
+UPSTREAM_KEY = "sk-emulator-chicago"
+MASTER_KEY = "sk-ocigate-bench-key"
+EMULATOR_PREFIX = "/20231130/actions/v1"
+
+# The native path. To enable it once the native Oracle provider is in ocigate: put the provider's settings in
+# NATIVE_PROVIDER_ENV (how the gateway picks the native provider and signs its requests), the emulator options
+# that make it accept those signatures in NATIVE_EMULATOR_ARGS, and set NATIVE_DISABLED to None.
+NATIVE_PROVIDER_ENV: dict[str, str] = {}
+NATIVE_EMULATOR_ARGS: list[str] = []
+NATIVE_DISABLED: str | None = "the native Oracle provider is not in ocigate yet (see bench/README.md, The native path)"
+
+
+@dataclass
+class Server:
+    """How to start one server under test and talk to it."""
+
+    name: str
+    build: Callable[[int, str], list[str]]  # (port, upstream base URL) -> command
+    core: int
+    ready_path: str
+    request_path: str
+    key: str
+    env: dict[str, str] = field(default_factory=dict)
+    upstream_env: Callable[[str], dict[str, str]] | None = None  # (upstream base URL) -> its settings
+    responses: bool = False  # a gateway: measure /v1/responses too (Responses over Chat Completions)
+    emulator_args: list[str] = field(default_factory=list)  # extra options for its emulator
+    disabled: str | None = None  # why it cannot be measured (yet)
+
+
+def emulator_cmd(port: int, _upstream: str = "", extra: list[str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "ocigate", "emulator", "--port", str(port), *(extra or [])]
+
+
+def data_dir(name: str) -> Path:
+    """A gateway's store (SQLite), fresh for every run and kept out of the repository's own data/."""
+    return OUT / f"{name}-data"
+
+
+def ocigate_env(upstream: str) -> dict[str, str]:
+    """ocigate configured by environment as a user would: Oracle's OpenAI-compatible API at the emulator."""
+    return {
+        "ORACLE_BASE_URL": upstream,
+        "ORACLE_API_KEY": UPSTREAM_KEY,
+        "ORACLE_MODELS": MODELS,
+        "OCIGATE_MASTER_KEY": MASTER_KEY,
+        "OCIGATE_DATA_DIR": str(data_dir("ocigate")),
+    }
+
+
+def native_env(upstream: str) -> dict[str, str]:
+    """ocigate with the native Oracle provider, at the emulator's native API (``<root>/20231130/actions/chat``)."""
+    return {
+        "ORACLE_BASE_URL": upstream.removesuffix(EMULATOR_PREFIX),
+        "ORACLE_MODELS": MODELS,
+        "OCIGATE_MASTER_KEY": MASTER_KEY,
+        "OCIGATE_DATA_DIR": str(data_dir("ocigate-native")),
+        **NATIVE_PROVIDER_ENV,
+    }
+
+
+def make_servers(peers: list[str], gateway_env: dict[str, str], notes: list[str]) -> list[Server]:
+    """Every target in measuring order; ``gateway_env`` (``--ocigate-env``) goes to both ocigate targets."""
+    py = sys.executable
+
+    def gateway(port: int, _upstream: str) -> list[str]:
+        return [py, "-m", "ocigate", "serve", "--port", str(port)]
+
+    def bare(port: int, upstream: str) -> list[str]:
+        return [py, str(BENCH / "bare_proxy.py"), "--port", str(port), "--upstream", upstream, "--key", UPSTREAM_KEY]
+
+    servers = [
+        Server("direct", emulator_cmd, LOAD_CORE, "/healthz", f"{EMULATOR_PREFIX}/chat/completions", UPSTREAM_KEY),
+        Server("bare", bare, PROXY_CORE, "/healthz", "/v1/chat/completions", MASTER_KEY),
+        Server(
+            "ocigate",
+            gateway,
+            PROXY_CORE,
+            "/readyz",
+            "/v1/chat/completions",
+            MASTER_KEY,
+            env=gateway_env,
+            upstream_env=ocigate_env,
+            responses=True,
+        ),
+        Server(
+            "ocigate-native",
+            gateway,
+            PROXY_CORE,
+            "/readyz",
+            "/v1/chat/completions",
+            MASTER_KEY,
+            env=gateway_env,
+            upstream_env=native_env,
+            responses=True,
+            emulator_args=NATIVE_EMULATOR_ARGS,
+            disabled=NATIVE_DISABLED,
+        ),
+    ]
+    if "litellm" in peers:
+        litellm = litellm_server()
+        if litellm is None:
+            notes.append("litellm: skipped, not importable in this Python (the benchmark does not install it)")
+        else:
+            servers.append(litellm)
+    return servers
+
+
+def litellm_server() -> Server | None:
+    """LiteLLM's proxy with one ``model_list`` entry at the emulator, or None when it is not installed here."""
+    py = sys.executable
+    executable = shutil.which("litellm", path=f"{Path(py).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if importlib.util.find_spec("litellm") is None or executable is None:
+        return None
+    exe: str = executable
+
+    def litellm_cmd(port: int, up: str) -> list[str]:
+        config = OUT / "litellm.yaml"
+        config.write_text(
+            "model_list:\n"
+            f"  - model_name: {MODEL}\n"
+            "    litellm_params:\n"
+            f"      model: openai/{MODEL}\n"
+            f"      api_base: {up}\n"
+            f"      api_key: {UPSTREAM_KEY}\n"
+            "litellm_settings:\n"
+            "  telemetry: false\n"
+        )
+        return [exe, "--config", str(config), "--host", HOST, "--port", str(port), "--num_workers", "1"]
+
+    return Server(
+        "litellm",
+        litellm_cmd,
+        PROXY_CORE,
+        "/health/liveliness",
+        "/v1/chat/completions",
+        MASTER_KEY,
+        env={"LITELLM_LOG": "ERROR"},
+    )
+
+
+def server_env(server: Server, upstream: str) -> dict[str, str]:
+    env = server.upstream_env(upstream) if server.upstream_env is not None else {}
+    env.update(server.env)
+    return clean_env(env)
