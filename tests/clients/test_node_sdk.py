@@ -11,6 +11,8 @@ from pathlib import Path
 from servers import ServerThread
 
 CONFORMANCE_MODELS = "openai.gpt-oss-120b,xai.grok-3,meta.llama-3.3-70b-instruct,google.gemini-2.5-flash"
+
+
 def test_the_openai_node_sdk_conforms(node_dir: Path, gateway: ServerThread) -> None:
     node = shutil.which("node")
     assert node is not None
