@@ -53,15 +53,24 @@ def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
     def warning(message: str) -> None:
         found.append(Diagnostic("warning", name, message))
 
-    problem = secret_problem(provider.api_key, env_prefix + "API_KEY")
-    if problem:
-        error(f"Provider '{name}': {problem}.")
-    elif provider.type == "oracle" and not provider.api_key.strip().startswith("sk-"):
-        warning(f"Provider '{name}': the API key does not start with 'sk-', as Oracle's Generative AI secrets do.")
+    if provider.uses_iam:
+        found.extend(check_iam(provider))
+    else:
+        problem = secret_problem(provider.api_key, "api_key" if provider.type == "oci" else env_prefix + "API_KEY")
+        if problem:
+            error(f"Provider '{name}': {problem}.")
+        elif provider.type in ("oracle", "oci") and not provider.api_key.strip().startswith("sk-"):
+            warning(f"Provider '{name}': the API key does not start with 'sk-', as Oracle's Generative AI secrets do.")
 
     url = provider.base_url
     if not url:
-        error(f"Provider '{name}': no base URL; set {env_prefix}BASE_URL or {env_prefix}REGION.")
+        if provider.type == "oci":
+            error(
+                f"Provider '{name}': no region: set region (or OCI_REGION, or the profile's region), or endpoint "
+                "for a private endpoint."
+            )
+        else:
+            error(f"Provider '{name}': no base URL; set {env_prefix}BASE_URL or {env_prefix}REGION.")
         return found
     if UNEXPANDED.search(url):
         error(f"Provider '{name}': the base URL still holds {UNEXPANDED.search(url).group(0)}: export that variable.")  # type: ignore[union-attr]
@@ -69,7 +78,7 @@ def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
     if not url.startswith(("http://", "https://")):
         error(f"Provider '{name}': the base URL '{url}' must start with https://.")
         return found
-    if provider.type != "oracle":
+    if provider.type not in ("oracle", "oci"):
         return found
 
     url_region = region_from_url(url)
@@ -83,7 +92,9 @@ def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
     region = url_region or provider.region
     if region and region not in GENAI_REGIONS:
         warning(f"Provider '{name}': {region} is not a region known to offer Generative AI; Oracle will answer 404.")
-    if uses_openai_base(url):
+    if provider.type == "oci":
+        pass  # the native API: no project, the compartment travels in the body
+    elif uses_openai_base(url):
         if not provider.project:
             error(
                 f"Provider '{name}': the /openai/v1 base needs a Generative AI project: set {env_prefix}PROJECT "
@@ -91,6 +102,11 @@ def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
             )
         elif not provider.project.startswith("ocid1.generativeaiproject."):
             warning(f"Provider '{name}': the project '{provider.project}' is not a Generative AI project OCID.")
+    elif provider.uses_iam and not provider.compartment_id:
+        error(
+            f"Provider '{name}': signed requests to the /20231130/actions/v1 base carry a compartment: set "
+            "compartment_id to its OCID (ocid1.compartment...)."
+        )
     elif not uses_actions_base(url) and url_region:
         warning(
             f"Provider '{name}': the base URL should end in /20231130/actions/v1 or /openai/v1 (Oracle's "
@@ -98,10 +114,67 @@ def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
         )
     if url.startswith("http://") and not _LOOPBACK_URL.match(url):
         warning(f"Provider '{name}': the base URL uses plain http; the API key would cross the network unencrypted.")
-    if not provider.models:
+    if provider.type == "oci" and not provider.served_models and not provider.discovery:
+        warning(
+            f"Provider '{name}': no models configured and discovery is off: list them under models: (or "
+            "OCI_MODELS), or turn discovery on (it needs IAM authentication)."
+        )
+    elif provider.type == "oracle" and not provider.models and not provider.discovery:
         warning(
             f"Provider '{name}': no models configured. Oracle's API-key path has no /models listing, so list them "
             f"in {env_prefix}MODELS (comma-separated) or under models: in the config file."
+        )
+    return found
+
+
+def check_iam(provider: ProviderConfig) -> list[Diagnostic]:
+    """IAM authentication: the SDK installed, the principal's prerequisites, the compartment's shape."""
+    from ocigate.oci_auth import INSTALL_HINT, oci_installed
+
+    name = provider.name
+    found: list[Diagnostic] = []
+    if not oci_installed():
+        found.append(
+            Diagnostic(
+                "error",
+                name,
+                f"Provider '{name}': auth {provider.auth} signs requests with Oracle's oci SDK, which is not "
+                f"installed: {INSTALL_HINT}",
+            )
+        )
+    if provider.auth == "resource_principal" and not provider.resource_principal_version:
+        found.append(
+            Diagnostic(
+                "error",
+                name,
+                f"Provider '{name}': auth resource_principal, but OCI_RESOURCE_PRINCIPAL_VERSION is not set: "
+                "resource principals exist inside OCI Functions, Data Science and other OCI runtimes.",
+            )
+        )
+    compartment = provider.compartment_id
+    if compartment and UNEXPANDED.search(compartment):
+        found.append(Diagnostic("error", name, f"Provider '{name}': compartment_id is still {compartment}."))
+    elif compartment and not compartment.startswith(("ocid1.compartment.", "ocid1.tenancy.")):
+        found.append(
+            Diagnostic(
+                "error",
+                name,
+                f"Provider '{name}': compartment_id '{compartment}' is not a compartment OCID "
+                "(ocid1.compartment... or the tenancy's ocid1.tenancy...).",
+            )
+        )
+    elif not compartment and provider.type == "oci":
+        found.append(
+            Diagnostic(
+                "warning",
+                name,
+                f"Provider '{name}': no compartment_id: requests run in the "
+                + (
+                    "resource's compartment."
+                    if provider.auth == "resource_principal"
+                    else "tenancy's root compartment."
+                ),
+            )
         )
     return found
 

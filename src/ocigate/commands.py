@@ -10,6 +10,7 @@ import orjson
 from ocigate.checks import check_settings
 from ocigate.config import Settings, load_settings
 from ocigate.errors import GatewayError
+from ocigate.oci_doctor import catalogue_probe, profile_findings, region_finding
 
 
 async def _started_runtime(settings: Settings):  # type: ignore[no-untyped-def]
@@ -52,9 +53,14 @@ async def doctor(config_file: str | None, *, offline: bool) -> int:
         print("No Oracle provider is configured (no ORACLE_* variables, no providers: in a config file).")
         print("`ocigate serve` would serve the bundled emulator. To use Oracle:")
         print("  export ORACLE_REGION=us-chicago-1 ORACLE_API_KEY=sk-... ORACLE_MODELS=openai.gpt-oss-120b")
+    for config in settings.providers:
+        findings += profile_findings(config)
+        region = region_finding(config) if config.uses_iam else None
+        findings += [region] if region is not None else []
     for finding in findings:
         print(f"{finding.level.upper()}: {finding.message}")
     errors = sum(1 for f in findings if f.level == "error")
+    findings = [f for f in findings if f.level != "ok"]
     if not offline and settings.providers:
         errors += await _probe(settings)
     if errors == 0:
@@ -67,10 +73,18 @@ async def _probe(settings: Settings) -> int:
     runtime = await _started_runtime(settings)
     failures = 0
     try:
+        configs = {config.name: config for config in settings.providers}
         for state in runtime.registry.states:
-            if state.provider is None or not state.models():
+            signer = getattr(state.provider, "signer", None)
+            if state.provider is not None and signer is not None and state.name in configs:
+                assert runtime.session is not None
+                finding = await catalogue_probe(configs[state.name], signer, runtime.session)
+                failures += finding.level == "error"
+                print(f"{finding.level.upper()}: {finding.message}")
+            chat = [entry.id for entry in state.models() if entry.kind == "chat"]
+            if state.provider is None or not chat:
                 continue
-            model = state.models()[0].id
+            model = chat[0]
             body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 16})
             try:
                 reply = await state.provider.send("chat/completions", body, model=model)

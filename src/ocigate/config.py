@@ -7,7 +7,10 @@ Compatible with GoModel's Oracle configuration:
   ``OpenAI-Project`` on the ``/openai/v1`` base) configure the provider named ``oracle``;
 - ``ORACLE_<SUFFIX>_<FIELD>`` configures a provider named ``oracle-<suffix>``;
 - a YAML file's ``providers:`` block (``type``, ``base_url``, ``api_key``, ``models``, ``region``, ``project``)
-  with ``${VAR}`` and ``${VAR:-default}`` expanded from the environment.
+  with ``${VAR}`` and ``${VAR:-default}`` expanded from the environment;
+- ``type: oci`` (Oracle's native API) and IAM authentication on either type: ``auth``, ``compartment_id``,
+  ``endpoint``, ``config_file``, ``profile``, ``key_content``, ``pass_phrase``, ``dedicated``, ``discovery``,
+  and the ``OCI_*`` variables of the default ``oci`` provider (``config_oci.py`` has the table).
 
 The environment wins over YAML, and ``ORACLE_MODELS`` replaces the YAML ``models:`` of the default provider.
 Nothing here raises for a bad value: problems become :class:`Diagnostic` entries that start-up and
@@ -24,9 +27,21 @@ from typing import Any
 
 import yaml
 
-from ocigate.regions import compat_base_url, region_from_url
+from ocigate.config_oci import (
+    AUTHS,
+    IAM_AUTHS,
+    DedicatedEndpoint,
+    default_auth,
+    env_oci_fields,
+    oci_config_path,
+    oci_profile,
+    parse_dedicated,
+    parse_flag,
+    read_profile,
+)
+from ocigate.regions import compat_base_url, native_base_url, region_from_url
 
-PROVIDER_TYPES = ("oracle", "openai")
+PROVIDER_TYPES = ("oracle", "openai", "oci")
 ENV_FIELDS = ("BASE_URL", "API_KEY", "MODELS", "REGION", "PROJECT")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 UNEXPANDED = re.compile(r"\$\{[^}]*\}")
@@ -50,6 +65,33 @@ class ProviderConfig:
     project: str | None = None
     source: str = "env"
     """Where the entry came from: "env", "yaml:<path>", "yaml:<path>+env" or "emulator"."""
+    auth: str = "api_key"
+    """``api_key`` (a bearer secret) or an IAM principal: ``user_principal``, ``session_token``,
+    ``instance_principal``, ``resource_principal``."""
+    compartment_id: str | None = None
+    config_file: str | None = None
+    """The OCI config file (user principals and session tokens)."""
+    profile: str = "DEFAULT"
+    key_content: str | None = field(default=None, repr=False)
+    pass_phrase: str | None = field(default=None, repr=False)
+    dedicated: tuple[DedicatedEndpoint, ...] = ()
+    discovery: bool = False
+    """Whether to list models through Oracle's management API (default: on under IAM)."""
+    management_endpoint: str | None = None
+    federation_endpoint: str | None = None
+    """Instance principals: the auth service that issues tokens (default: the region's)."""
+    resource_principal_version: str | None = None
+    """``OCI_RESOURCE_PRINCIPAL_VERSION`` as found at start-up, for the checks. Oracle's SDK reads the
+    ``OCI_RESOURCE_PRINCIPAL_*`` variables itself, as the OCI runtimes that set them expect."""
+
+    @property
+    def uses_iam(self) -> bool:
+        return self.auth in IAM_AUTHS
+
+    @property
+    def served_models(self) -> tuple[str, ...]:
+        """The configured model names, dedicated endpoints' names included."""
+        return tuple(dict.fromkeys([*self.models, *(d.name for d in self.dedicated)]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +107,8 @@ class Settings:
     upstream_timeout_s: float = 600.0
     connect_timeout_s: float = 10.0
     discovery_timeout_s: float = 5.0
+    discovery_interval_s: float = 600.0
+    """How often the upstreams' model listings are asked again; a failure keeps the last good list."""
     max_body_bytes: int = 32 * 1024 * 1024
     data_dir: str = "data"
     database_url: str | None = None
@@ -108,7 +152,8 @@ def expand(value: str, env: Mapping[str, str]) -> str:
 
 
 def _env_providers(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """``ORACLE_<FIELD>`` and ``ORACLE_<SUFFIX>_<FIELD>`` grouped by provider name."""
+    """``ORACLE_<FIELD>`` and ``ORACLE_<SUFFIX>_<FIELD>`` grouped by provider name, as YAML field names; plus the
+    ``OCI_*`` variables of the provider named ``oci``."""
     found: dict[str, dict[str, str]] = {}
     for key, value in env.items():
         if not key.startswith("ORACLE_"):
@@ -116,13 +161,16 @@ def _env_providers(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
         rest = key[len("ORACLE_") :]
         for env_field in ENV_FIELDS:
             if rest == env_field:
-                found.setdefault("oracle", {})[env_field] = value
+                found.setdefault("oracle", {})[env_field.lower()] = value
                 break
             if rest.endswith("_" + env_field):
                 suffix = rest[: -len(env_field) - 1]
                 if suffix:
-                    found.setdefault("oracle-" + suffix.lower().replace("_", "-"), {})[env_field] = value
+                    found.setdefault("oracle-" + suffix.lower().replace("_", "-"), {})[env_field.lower()] = value
                 break
+    oci = env_oci_fields(env)
+    if oci:
+        found["oci"] = {"type": "oci", **oci}
     return found
 
 
@@ -167,33 +215,72 @@ def load_providers(env: Mapping[str, str], config_file: str | None) -> tuple[lis
     for name in [*yaml_entries, *(n for n in env_entries if n not in yaml_entries)]:
         from_yaml = yaml_entries.get(name, {})
         from_env = env_entries.get(name, {})
-        provider_type = str(from_yaml.get("type") or "oracle").lower()
+        provider_type = str(from_yaml.get("type") or from_env.get("type") or "oracle").lower()
         if provider_type not in PROVIDER_TYPES:
             diagnostics.append(
                 Diagnostic("error", name, f"Provider type '{provider_type}' is unknown; use one of {PROVIDER_TYPES}.")
             )
             continue
+        if name == "oci" and provider_type != "oci":
+            from_env = {}  # the OCI_* variables describe a native provider only
         sources = [f"yaml:{config_file}"] if name in yaml_entries else []
         if from_env:
             sources.append("env")
-        region = from_env.get("REGION") or _str(from_yaml.get("region")) or None
-        base_url = from_env.get("BASE_URL") or _str(from_yaml.get("base_url"))
-        if not base_url and region and provider_type == "oracle":
-            base_url = compat_base_url(region)
-        models = split_models(from_env["MODELS"]) if "MODELS" in from_env else _yaml_models(from_yaml.get("models"))
-        providers.append(
-            ProviderConfig(
-                name=name,
-                type=provider_type,
-                base_url=base_url.rstrip("/"),
-                api_key=from_env.get("API_KEY") or _str(from_yaml.get("api_key")),
-                models=models,
-                region=region or region_from_url(base_url),
-                project=from_env.get("PROJECT") or _str(from_yaml.get("project")) or None,
-                source="+".join(sources),
-            )
-        )
+        fields = {**from_yaml, **{k: v for k, v in from_env.items() if v}}
+        provider, problems = _provider(name, provider_type, fields, env)
+        diagnostics.extend(problems)
+        if "models" in from_env:
+            provider = replace(provider, models=split_models(from_env["models"]))
+        providers.append(replace(provider, source="+".join(sources)))
     return providers, diagnostics
+
+
+def _provider(
+    name: str, provider_type: str, fields: dict[str, Any], env: Mapping[str, str]
+) -> tuple[ProviderConfig, list[Diagnostic]]:
+    problems: list[Diagnostic] = []
+    region = _str(fields.get("region")) or None
+    base_url = _str(fields.get("base_url"))
+    config_path = oci_config_path(fields.get("config_file"), env)
+    profile = oci_profile(fields.get("profile"), env)
+    auth = default_auth(_str(fields.get("auth")), provider_type, config_path, env)
+    if auth not in AUTHS:
+        problems.append(Diagnostic("error", name, f"Provider '{name}': auth '{auth}' is unknown; use one of {AUTHS}."))
+    if provider_type == "oci":
+        base_url = _str(fields.get("endpoint")) or base_url
+        if not region and auth in ("user_principal", "session_token"):
+            region = (read_profile(config_path, profile) or {}).get("region") or None
+        if not region and auth == "resource_principal":
+            region = env.get("OCI_RESOURCE_PRINCIPAL_REGION") or None
+        if not base_url and region:
+            base_url = native_base_url(region)
+    elif not base_url and region and provider_type == "oracle":
+        base_url = compat_base_url(region)
+    dedicated, dedicated_problems = parse_dedicated(fields.get("dedicated"))
+    problems += [Diagnostic("error", name, f"Provider '{name}': {p}.") for p in dedicated_problems]
+    return (
+        ProviderConfig(
+            name=name,
+            type=provider_type,
+            base_url=base_url.rstrip("/"),
+            api_key=_str(fields.get("api_key")),
+            models=_yaml_models(fields.get("models")),
+            region=region or region_from_url(base_url),
+            project=_str(fields.get("project")) or None,
+            auth=auth,
+            compartment_id=_str(fields.get("compartment_id")) or None,
+            config_file=config_path,
+            profile=profile,
+            key_content=_str(fields.get("key_content")) or None,
+            pass_phrase=_str(fields.get("pass_phrase")) or None,
+            dedicated=dedicated,
+            discovery=parse_flag(fields.get("discovery"), auth in IAM_AUTHS),
+            management_endpoint=_str(fields.get("management_endpoint")).rstrip("/") or None,
+            federation_endpoint=_str(fields.get("federation_endpoint")) or None,
+            resource_principal_version=env.get("OCI_RESOURCE_PRINCIPAL_VERSION") or None,
+        ),
+        problems,
+    )
 
 
 def _str(value: Any) -> str:
@@ -238,6 +325,7 @@ def load_settings(
         log_level=(env.get("OCIGATE_LOG_LEVEL") or "info").lower(),
         access_log=not _flag(env.get("OCIGATE_NO_ACCESS_LOG")),
         upstream_timeout_s=number("OCIGATE_UPSTREAM_TIMEOUT", 600.0),
+        discovery_interval_s=number("OCIGATE_DISCOVERY_INTERVAL", 600.0),
         data_dir=env.get("OCIGATE_DATA_DIR") or "data",
         database_url=env.get("OCIGATE_DATABASE_URL") or None,
         emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",

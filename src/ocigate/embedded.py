@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from ocigate.emulator import DEFAULT_KEY, EmulatorConfig, chat_model_ids, create_emulator_app
 from ocigate.server import NestedServer
 
 
@@ -27,6 +26,9 @@ class EmbeddedEmulator:
 
 
 async def start_emulator(region: str) -> EmbeddedEmulator:
+    # Imported here: a gateway in front of Oracle never loads the emulator (about 20 MB).
+    from ocigate.emulator import DEFAULT_KEY, EmulatorConfig, chat_model_ids, create_emulator_app
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

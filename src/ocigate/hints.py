@@ -25,6 +25,15 @@ class UpstreamContext:
     region: str | None
     base_url: str
     kind: str = "oracle"
+    auth: str = "api_key"
+    """``api_key`` or the IAM principal that signed (``user_principal``, ``instance_principal``...)."""
+    key_id: str | None = None
+    principal: str | None = None
+    """The principal in words: "user principal (profile DEFAULT of ~/.oci/config)"."""
+    compartment: str | None = None
+    operation: str = "chat/completions"
+    native: bool = False
+    """Oracle's native API (``type: oci``) rather than its OpenAI-compatible path."""
 
 
 def parse_error_body(body: bytes) -> tuple[str | None, str]:
@@ -58,6 +67,14 @@ def oracle_error(
     out_status = status
     if ctx.kind != "oracle":
         message = f"Provider '{ctx.provider}' answered {said}{detail}{ref}"
+    elif status == 404 and not ctx.native and ctx.operation in ("embeddings", "rerank"):
+        message = (
+            f"Oracle's OpenAI-compatible path has no /{ctx.operation} ({said}){ref}: {ctx.operation} are served by "
+            "Oracle's native API: configure a type: oci provider for model "
+            f"'{ctx.model}' (see 'Oracle's native API' in the README)."
+        )
+    elif ctx.auth != "api_key" and status in (401, 404):
+        message = iam_message(status, said, detail, ref, where, ctx)
     elif status == 404 and code in ("NotAuthorizedOrNotFound", "NotFound", "404", None):
         message = (
             f"Oracle answered {said} for model '{ctx.model}' {where}{ref}. Oracle does not say which of these it "
@@ -104,6 +121,51 @@ def oracle_error(
         upstream_code=code,
         headers=passed,
         retryable=status in RETRYABLE_STATUSES,
+    )
+
+
+def iam_policy(auth: str, compartment: str | None) -> str:
+    """The IAM policy statement that lets a principal use Generative AI in a compartment."""
+    who = "dynamic-group <dynamic-group>" if auth in ("instance_principal", "resource_principal") else "group <group>"
+    if not compartment or compartment.startswith("ocid1.tenancy."):
+        return f"allow {who} to use generative-ai-family in tenancy"
+    return f"allow {who} to use generative-ai-family in compartment id {compartment}"
+
+
+def iam_message(status: int, said: str, detail: str, ref: str, where: str, ctx: UpstreamContext) -> str:
+    """A 401 or 404 under IAM signing, explained."""
+    principal = ctx.principal or ctx.auth.replace("_", " ")
+    if status == 401:
+        fixes = [
+            "the gateway's clock must be within 5 minutes of Oracle's (check NTP)",
+            "the profile's fingerprint must be that of the public key uploaded to the user (`ocigate doctor` "
+            "computes it from key_file)",
+            "key_file must be the private half of that API signing key",
+        ]
+        if ctx.auth == "session_token":
+            fixes = [
+                "the session may have expired: run `oci session refresh` (or `oci session authenticate`)",
+                fixes[0],
+            ]
+        elif ctx.auth in ("instance_principal", "resource_principal"):
+            fixes = [f"the {principal}'s token may have expired or been revoked", fixes[0]]
+        listed = "; ".join(f"({n}) {fix}" for n, fix in enumerate(fixes, 1))
+        key = f" with key id {ctx.key_id}" if ctx.key_id else ""
+        return (
+            f"Oracle did not accept the request signature of provider '{ctx.provider}' ({principal}{key}): "
+            f"{said}{detail}{ref}. Check: {listed}."
+        )
+    compartment = ctx.compartment or "the compartment"
+    group = (
+        "a dynamic group that matches this instance or resource"
+        if ctx.auth in ("instance_principal", "resource_principal")
+        else "a group of the user"
+    )
+    return (
+        f"Oracle answered {said} for model '{ctx.model}' {where}{ref}. Oracle does not say which of these it is: "
+        f"(1) no IAM policy lets the {principal} use Generative AI in {compartment}: add, for {group}: "
+        f'"{iam_policy(ctx.auth, ctx.compartment)}"; (2) the compartment OCID is wrong; (3) model '
+        f"'{ctx.model}' is not offered {where} (or the dedicated endpoint does not exist there)."
     )
 
 

@@ -46,6 +46,16 @@ def compat_base_url(region: str, path: str = ACTIONS_PATH) -> str:
     return f"https://{inference_host(region)}{path}"
 
 
+def native_base_url(region: str) -> str:
+    """Oracle's native inference API for a region (``/20231130/actions/chat`` and so on follow)."""
+    return f"https://{inference_host(region)}"
+
+
+def management_base_url(region: str) -> str:
+    """Oracle's Generative AI management API (ListModels) for a region."""
+    return f"https://generativeai.{region}.oci.{realm_domain(region)}"
+
+
 def region_from_url(url: str) -> str | None:
     """The region named in an Oracle Generative AI URL, or None for any other host (private endpoint, emulator)."""
     match = _REGION_IN_HOST.search(url.split("://", 1)[-1].split("/", 1)[0])

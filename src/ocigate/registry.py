@@ -1,8 +1,11 @@
 """The model registry: which provider serves a model name, and where that knowledge came from.
 
 A model is addressed as ``model`` (the first provider, in configuration order, that lists it) or as
-``provider/model``. Each provider's models come from its upstream's ``/models`` when that answers with a
-non-empty list, else from its configured list (Oracle's API-key path has no ``/models``), merged.
+``provider/model``. Each provider's models come from its upstream's listing (``/models``, or Oracle's
+management API under IAM) when that answers with a non-empty list, merged with its configured list (Oracle's
+API-key path has no listing). Every model has a kind (chat, embeddings or rerank): from the listing, else from
+the model family of a dedicated endpoint, else from the catalogue or the name. Listings are asked again
+periodically; a failed listing keeps the last good one.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from ocigate.errors import ModelNotFound, ProviderUnavailable
-from ocigate.providers.base import Provider
+from ocigate.errors import GatewayError, ModelNotFound, ProviderUnavailable
+from ocigate.metadata import ModelKind, model_kind
+from ocigate.providers.base import ListedModel, Provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +24,7 @@ class ModelEntry:
     provider: str
     provider_type: str
     source: str  # "configured", "discovered" or "emulator"
+    kind: ModelKind = "chat"
 
 
 @dataclass(slots=True)
@@ -30,14 +35,24 @@ class ProviderState:
     configured: tuple[str, ...]
     source: str
     disabled_reason: str | None = None
-    discovered: tuple[str, ...] = ()
+    discovered: tuple[ListedModel, ...] = ()
     discovery_note: str = "not asked yet"
+    families: dict[str, str] = field(default_factory=dict)
+    """Dedicated endpoints' names → the model family behind them, for their kind."""
+
+    def kind_of(self, model: str) -> ModelKind:
+        for listed in self.discovered:
+            if model in (listed.id, listed.ocid):
+                return listed.kind
+        return model_kind(self.families.get(model, model))
 
     def models(self) -> list[ModelEntry]:
         origin = "emulator" if self.source == "emulator" else "configured"
-        entries = [ModelEntry(m, self.name, self.type, origin) for m in self.configured]
+        entries = [ModelEntry(m, self.name, self.type, origin, self.kind_of(m)) for m in self.configured]
         known = set(self.configured)
-        entries += [ModelEntry(m, self.name, self.type, "discovered") for m in self.discovered if m not in known]
+        entries += [
+            ModelEntry(m.id, self.name, self.type, "discovered", m.kind) for m in self.discovered if m.id not in known
+        ]
         return entries
 
 
@@ -96,12 +111,14 @@ class Registry:
         )
 
     async def discover(self) -> None:
-        """Ask every provider in service for its models, concurrently; failures leave the configured list."""
+        """Ask every provider in service for its models, concurrently; a failure keeps the last good listing."""
         active = [state for state in self.states if state.provider is not None]
         results = await asyncio.gather(*(self._ask(state) for state in active), return_exceptions=True)
         for state, result in zip(active, results, strict=True):
             if isinstance(result, BaseException):
-                state.discovery_note = f"listing failed ({type(result).__name__}); serving the configured list"
+                kept = "the last listing" if state.discovered else "the configured list"
+                why = result.message if isinstance(result, GatewayError) else type(result).__name__
+                state.discovery_note = f"listing failed ({why}); serving {kept}"
         self._rebuild()
 
     @staticmethod
@@ -109,8 +126,11 @@ class Registry:
         assert state.provider is not None
         listed = await state.provider.list_models()
         if listed:
-            state.discovered = tuple(dict.fromkeys(listed))
-            state.discovery_note = f"the upstream listed {len(listed)} models"
+            unique: dict[str, ListedModel] = {}
+            for model in listed:
+                unique.setdefault(model.id, model)
+            state.discovered = tuple(unique.values())
+            state.discovery_note = f"the upstream listed {len(state.discovered)} models"
         else:
             state.discovered = ()
             state.discovery_note = "the upstream has no /models listing; serving the configured list"

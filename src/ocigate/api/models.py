@@ -7,7 +7,7 @@ from typing import Any
 
 from ocigate.asgi import Request, Response, json_response
 from ocigate.errors import ModelNotFound
-from ocigate.metadata import model_kind, model_metadata
+from ocigate.metadata import model_metadata
 from ocigate.registry import ModelEntry, Registry
 
 
@@ -31,7 +31,7 @@ class ModelRoutes:
             "owned_by": entry.provider_type,
             "provider": entry.provider,
             "source": entry.source,
-            "kind": model_kind(entry.id),
+            "kind": entry.kind,
             "context_window": meta["context_window"],
             "max_input_tokens": meta["maxInputTokens"],
             "max_output_tokens": meta["maxOutputTokens"],

@@ -42,6 +42,24 @@ def _check_chat(payload: dict[str, Any]) -> None:
         raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
 
 
+_ROUTE_OF_KIND = {
+    "chat": "/v1/chat/completions (or /v1/responses)",
+    "embeddings": "/v1/embeddings",
+    "rerank": "/v1/rerank",
+}
+
+
+def require_kind(target: Target, kind: str, route: str) -> None:
+    """A clear 400 for a model sent to the wrong endpoint (an embedding model to chat, a chat model to rerank)."""
+    found = target.entry.kind
+    if found != kind:
+        raise InvalidRequest(
+            f"Model '{target.entry.id}' is {'an' if found == 'embeddings' else 'a'} {found} model, which {route} "
+            f"cannot use: send it to {_ROUTE_OF_KIND.get(found, 'its own endpoint')}.",
+            param="model",
+        )
+
+
 def stream_error_event(exc: BaseException) -> bytes:
     err = exc if isinstance(exc, GatewayError) else GatewayError("The gateway failed while streaming.")
     return encode_event(err.to_json())
@@ -65,6 +83,7 @@ class ProxyRoutes:
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         check(payload)
         target = self._registry.resolve(model)
+        require_kind(target, "chat", f"/v1/{path}")
         outgoing = payload
         if target.upstream_model != model:
             outgoing = {**payload, "model": target.upstream_model}

@@ -14,23 +14,26 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ocigate.api.proxy import id_headers, parse_object, stream_error_event
+from ocigate.api.proxy import id_headers, parse_object, require_kind, stream_error_event
 from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Request, Response, StreamingResponse, json_response
 from ocigate.catalog import find_model
-from ocigate.errors import GatewayError, InvalidRequest, NotFound, ProviderUnavailable
+from ocigate.errors import GatewayError, InvalidRequest, NotFound
 from ocigate.registry import Registry, Target
 from ocigate.sse import parse_events
-from ocigate.store.responses import ResponseStore, StoredResponse
+from ocigate.store.records import StoredResponse
 from ocigate.translate.responses_items import input_items
 from ocigate.translate.responses_output import from_chat_response
 from ocigate.translate.responses_request import to_chat_request
 from ocigate.translate.responses_stream import ResponsesStreamTranslator
 from ocigate.translate.sanitize import sanitize_chat_request
+
+if TYPE_CHECKING:
+    from ocigate.store.responses import ResponseStore
 
 JSON = dict[str, Any]
 log = logging.getLogger("ocigate.responses")
@@ -47,15 +50,12 @@ def has_native_responses(target: Target) -> bool:
 
 
 class ResponsesRoutes:
-    def __init__(self, registry: Registry, store: Callable[[], ResponseStore | None]) -> None:
+    def __init__(self, registry: Registry, store: Callable[[], Awaitable[ResponseStore]]) -> None:
         self._registry = registry
         self._store = store
 
-    def _require_store(self) -> ResponseStore:
-        store = self._store()
-        if store is None:
-            raise ProviderUnavailable("The response store is not open yet; retry in a moment.")
-        return store
+    async def _require_store(self) -> ResponseStore:
+        return await self._store()
 
     async def create(self, request: Request) -> Response | StreamingResponse:
         payload = parse_object(await request.body())
@@ -65,7 +65,8 @@ class ResponsesRoutes:
         if payload.get("input") is None:
             raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
         target = self._registry.resolve(model)
-        store = self._require_store()
+        require_kind(target, "chat", "/v1/responses")
+        store = await self._require_store()
         history: list[JSON] = []
         previous = payload.get("previous_response_id")
         if previous is not None:
@@ -186,12 +187,12 @@ class ResponsesRoutes:
 
     async def delete(self, request: Request) -> Response:
         response_id = request.path_tail
-        if not await self._require_store().delete(response_id):
+        if not await (await self._require_store()).delete(response_id):
             raise NotFound(f"Response '{response_id}' is not stored in this gateway.", code="response_not_found")
         return json_response({"id": response_id, "object": "response.deleted", "deleted": True})
 
     async def _stored(self, response_id: str) -> StoredResponse:
-        record = await self._require_store().get(response_id)
+        record = await (await self._require_store()).get(response_id)
         if record is None:
             raise NotFound(f"Response '{response_id}' is not stored in this gateway.", code="response_not_found")
         return record

@@ -5,7 +5,7 @@ already in its message) when the upstream fails; retries and fallbacks belong to
 
 Usage::
 
-    reply = await provider.send("chat/completions", body, model="openai.gpt-oss-120b")
+    reply = await provider.send("chat/completions", body, model="openai.gpt-oss-120b")   # also "embeddings", "rerank"
     stream = await provider.open_stream("chat/completions", body, model="openai.gpt-oss-120b")
     async for block in stream:       # bytes of whole SSE events in OpenAI's format, however the upstream split them
         ...
@@ -16,6 +16,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
+
+from ocigate.metadata import ModelKind
+
+
+@dataclass(frozen=True, slots=True)
+class ListedModel:
+    """A model an upstream lists: its id, what it is for, and its OCID where Oracle gave one."""
+
+    id: str
+    kind: ModelKind = "chat"
+    ocid: str | None = None
 
 
 @dataclass(slots=True)
@@ -43,6 +54,7 @@ class Provider(Protocol):
 
     async def open_stream(self, path: str, body: bytes, *, model: str) -> UpstreamStream: ...
 
-    async def list_models(self) -> list[str] | None:
-        """The upstream's own model listing, or None where it has none (Oracle's API-key path)."""
+    async def list_models(self) -> list[ListedModel] | None:
+        """The upstream's own model listing, or None where it has none (Oracle's API-key path). May raise
+        :class:`~ocigate.errors.UpstreamError`; the registry then keeps the last good listing."""
         ...

@@ -4,11 +4,16 @@ key, or any other OpenAI-compatible server.
 Oracle's flavour differs from a plain OpenAI-compatible upstream only in its headers (``OpenAI-Project`` on the
 ``/openai/v1`` base) and in how its errors are explained (``hints.py``), so one class serves both, as GoModel's
 79-line Oracle provider wraps its OpenAI-compatible one.
+
+Under IAM (``auth: user_principal`` and the others) requests are signed instead of carrying a bearer key, and
+name their compartment (``opc-compartment-id`` and, as oci-openai does for older servers, ``CompartmentId``) on
+the ``/20231130/actions/v1`` base, or their project (``OpenAI-Project``) on ``/openai/v1`` (doc §2.3); models are
+then listed through Oracle's management API, as for ``type: oci``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import orjson
@@ -16,7 +21,11 @@ import orjson
 from ocigate.config import ProviderConfig
 from ocigate.errors import UpstreamError
 from ocigate.hints import UpstreamContext, connection_error, oracle_error
-from ocigate.providers.base import UpstreamReply
+from ocigate.metadata import model_kind
+from ocigate.oci_auth import OciRequestSigner
+from ocigate.providers.base import ListedModel, UpstreamReply
+from ocigate.providers.oci_discovery import list_oci_models, management_url
+from ocigate.providers.oci_http import SignedHttp
 from ocigate.regions import uses_openai_base
 from ocigate.sse import SSEFramer, encode_event
 
@@ -30,6 +39,7 @@ class OpenAICompatProvider:
         config: ProviderConfig,
         session: aiohttp.ClientSession,
         *,
+        signer: OciRequestSigner | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         stream_timeout: aiohttp.ClientTimeout | None = None,
     ) -> None:
@@ -37,10 +47,18 @@ class OpenAICompatProvider:
         self.type = config.type
         self.region = config.region
         self.base_url = config.base_url.rstrip("/")
+        self.signer = signer
+        self._config = config
         self._session = session
+        self._signed = SignedHttp(session, signer) if signer is not None else None
         self._timeout = timeout or aiohttp.ClientTimeout(total=600, connect=10)
         self._stream_timeout = stream_timeout or aiohttp.ClientTimeout(total=None, connect=10, sock_read=600)
         headers = {"Authorization": f"Bearer {config.api_key.strip()}", "Content-Type": "application/json"}
+        if signer is not None:
+            headers = {"content-type": "application/json"}
+            if config.compartment_id and not uses_openai_base(self.base_url):
+                headers["opc-compartment-id"] = config.compartment_id
+                headers["CompartmentId"] = config.compartment_id
         if config.project and (uses_openai_base(self.base_url) or config.type == "openai"):
             headers["OpenAI-Project"] = config.project
         self._headers = headers
@@ -53,18 +71,37 @@ class OpenAICompatProvider:
             url = self._urls[path] = f"{self.base_url}/{path}"
         return url
 
-    def _context(self, model: str) -> UpstreamContext:
-        return UpstreamContext(self.name, model, self.region, self.base_url, self.type)
+    def _context(self, model: str, operation: str = "chat/completions") -> UpstreamContext:
+        signer = self.signer
+        if signer is None:
+            return UpstreamContext(self.name, model, self.region, self.base_url, self.type, operation=operation)
+        return UpstreamContext(
+            self.name,
+            model,
+            self.region,
+            self.base_url,
+            self.type,
+            auth=signer.auth,
+            key_id=signer.key_id,
+            principal=signer.describe,
+            compartment=self._config.compartment_id,
+            operation=operation,
+        )
+
+    async def _post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: aiohttp.ClientTimeout
+    ) -> aiohttp.ClientResponse:
+        if self._signed is not None:
+            return await self._signed.request("POST", url, body, headers, timeout)
+        return await self._session.post(url, data=body, headers=headers, timeout=timeout)
 
     async def send(self, path: str, body: bytes, *, model: str) -> UpstreamReply:
         try:
-            async with self._session.post(
-                self._url(path), data=body, headers=self._headers, timeout=self._timeout
-            ) as response:
+            async with await self._post(self._url(path), body, self._headers, self._timeout) as response:
                 data = await response.read()
                 request_id = response.headers.get("opc-request-id")
                 if response.status >= 400:
-                    raise self._error(response, data, model, request_id)
+                    raise self._error(response, data, model, request_id, path)
                 return UpstreamReply(response.status, data, request_id)
         except UpstreamError:
             raise
@@ -75,9 +112,7 @@ class OpenAICompatProvider:
 
     async def open_stream(self, path: str, body: bytes, *, model: str) -> _EventStream:
         try:
-            response = await self._session.post(
-                self._url(path), data=body, headers=self._stream_headers, timeout=self._stream_timeout
-            )
+            response = await self._post(self._url(path), body, self._stream_headers, self._stream_timeout)
         except TimeoutError as exc:
             raise connection_error(self._context(model), "no answer in time", timeout=True) from exc
         except _CONNECTION_ERRORS as exc:
@@ -90,7 +125,7 @@ class OpenAICompatProvider:
                 data = b""
             finally:
                 response.release()
-            raise self._error(response, data, model, request_id)
+            raise self._error(response, data, model, request_id, path)
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             # An upstream that ignored stream: true answered with one JSON body; replay it as one event.
@@ -99,7 +134,9 @@ class OpenAICompatProvider:
             return _EventStream(None, request_id, self._context(model), single=data)
         return _EventStream(response, request_id, self._context(model))
 
-    async def list_models(self) -> list[str] | None:
+    async def list_models(self) -> list[ListedModel] | None:
+        if self._signed is not None:
+            return await self._list_oracle_catalogue() if self._config.discovery else None
         try:
             async with self._session.get(self._url("models"), headers=self._headers, timeout=self._timeout) as response:
                 if response.status != 200:
@@ -110,13 +147,32 @@ class OpenAICompatProvider:
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
             return None
-        return [str(item["id"]) for item in items if isinstance(item, dict) and item.get("id")]
+        ids = [str(item["id"]) for item in items if isinstance(item, dict) and item.get("id")]
+        return [ListedModel(model_id, model_kind(model_id)) for model_id in ids]
+
+    async def _list_oracle_catalogue(self) -> list[ListedModel]:
+        """Oracle's management API, signed: the chat models its OpenAI-compatible path serves (not Cohere's)."""
+        assert self._signed is not None
+        compartment = self._config.compartment_id
+        if not compartment:
+            await self._signed.signer.ensure_ready()
+            compartment = self._signed.signer.default_compartment or ""
+        models = await list_oci_models(
+            self._signed,
+            management_url(self._config),
+            compartment,
+            timeout=self._timeout,
+            error=lambda status, data, headers, rid: oracle_error(
+                status, data, headers, self._context("(ListModels)", "models"), rid
+            ),
+        )
+        return [m for m in models if m.kind == "chat" and not m.id.startswith("cohere.")]
 
     def _error(
-        self, response: aiohttp.ClientResponse, data: bytes, model: str, request_id: str | None
+        self, response: aiohttp.ClientResponse, data: bytes, model: str, request_id: str | None, path: str
     ) -> UpstreamError:
         headers = {k.lower(): v for k, v in response.headers.items()}
-        return oracle_error(response.status, data, headers, self._context(model), request_id)
+        return oracle_error(response.status, data, headers, self._context(model, path), request_id)
 
 
 def _describe(exc: BaseException) -> str:

@@ -4,47 +4,60 @@ models have no Responses API at Oracle at all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
 from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ocigate.store.records import StoredResponse
 from ocigate.store.tables import responses
 
 JSON = dict[str, Any]
 MAX_CHAIN = 200  # how far back previous_response_id is followed
 
 
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    id: str
-    created_at: int
-    model: str
-    previous_response_id: str | None
-    input_items: list[JSON]
-    response: JSON
-    owner: str | None = None
-
-
 class ResponseStore:
+    """Saves are committed in groups: while one transaction runs, the saves that arrive meanwhile wait and go
+    together in the next, so concurrent requests share commits (SQLite has one writer) and each caller still
+    returns only once its row is durable."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._pending: list[tuple[JSON, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def save(self, record: StoredResponse) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(responses).values(
-                    id=record.id,
-                    created_at=record.created_at,
-                    model=record.model,
-                    previous_response_id=record.previous_response_id,
-                    owner=record.owner,
-                    input_items=orjson.dumps(record.input_items).decode(),
-                    response=orjson.dumps(record.response).decode(),
-                )
-            )
+        row = {
+            "id": record.id,
+            "created_at": record.created_at,
+            "model": record.model,
+            "previous_response_id": record.previous_response_id,
+            "owner": record.owner,
+            "input_items": orjson.dumps(record.input_items).decode(),
+            "response": orjson.dumps(record.response).decode(),
+        }
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((row, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(responses), [row for row, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting caller
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def get(self, response_id: str) -> StoredResponse | None:
         async with self._engine.connect() as conn:

@@ -1,0 +1,80 @@
+"""``POST /v1/embeddings`` (OpenAI's shape) and ``POST /v1/rerank`` (Cohere's shape: ``model``, ``query``,
+``documents``, ``top_n``, ``return_documents``).
+
+Served by the providers that can: Oracle's native API (``type: oci``) translates them to embedText and rerankText;
+an OpenAI-compatible upstream gets them as they are. Oracle's OpenAI-compatible path has neither, and its 404 says
+to configure a ``type: oci`` provider (``hints.py``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from ocigate.access import AccessLog
+from ocigate.api.proxy import id_headers, parse_object, require_kind
+from ocigate.asgi import JSON_HEADERS, Request, Response
+from ocigate.errors import GatewayError, InvalidRequest
+from ocigate.registry import Registry
+
+JSON = dict[str, Any]
+
+
+def _check_embeddings(payload: JSON) -> None:
+    value = payload.get("input")
+    if value is None or value == "" or value == []:
+        raise InvalidRequest("'input' is required: a string or an array of strings to embed.", param="input")
+
+
+def _check_rerank(payload: JSON) -> None:
+    if not isinstance(payload.get("query"), str) or not payload["query"]:
+        raise InvalidRequest("'query' is required: the text to rank the documents against.", param="query")
+    documents = payload.get("documents")
+    if not isinstance(documents, list) or not documents:
+        raise InvalidRequest("'documents' must be a non-empty array of strings or {\"text\": ...}.", param="documents")
+
+
+class EmbeddingRoutes:
+    def __init__(self, registry: Registry, access_log: AccessLog) -> None:
+        self._registry = registry
+        self._access = access_log
+
+    async def embeddings(self, request: Request) -> Response:
+        return await self._call(request, "embeddings", _check_embeddings)
+
+    async def rerank(self, request: Request) -> Response:
+        return await self._call(request, "rerank", _check_rerank)
+
+    async def _call(self, request: Request, kind: str, check: Callable[[JSON], None]) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        payload = parse_object(body)
+        model = payload.get("model")
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
+        check(payload)
+        target = self._registry.resolve(model)
+        require_kind(target, kind, f"/v1/{kind}")
+        if target.upstream_model != model:
+            body = orjson.dumps({**payload, "model": target.upstream_model})
+        request_id = secrets.token_hex(8)
+        status, upstream_id = 500, None
+        try:
+            reply = await target.provider.send(kind, body, model=target.upstream_model)
+            status, upstream_id = reply.status, reply.request_id
+        except GatewayError as err:
+            status = err.status
+            raise
+        finally:
+            if self._access.enabled:
+                self._access.record(
+                    f"request_id={request_id} path=/v1/{kind} model={target.entry.id} "
+                    f"provider={target.entry.provider} stream=no status={status} "
+                    f"opc-request-id={upstream_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"
+                )
+        headers = [*JSON_HEADERS, *id_headers(request_id, reply.request_id, target.provider.name)]
+        return Response(reply.body, reply.status, headers)
