@@ -2,8 +2,8 @@
 compartment sent as ``opc-compartment-id`` and ``CompartmentId`` on the ``/20231130/actions/v1`` base, the project
 as ``OpenAI-Project`` on ``/openai/v1`` (doc §2.3), and models listed through the management API.
 
-The emulator's compatible path accepts only API keys, so the upstream here is a recorder that checks the signature
-with the emulator's verifier and answers like Oracle."""
+The emulator's compatible path verifies signatures and the compartment like Oracle (the first tests); a recorder
+that checks each signature with the emulator's verifier shows the headers on the wire (the others)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,49 @@ from conftest import GatewayFactory
 from servers import ServerThread
 
 PROJECT = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaproject"
+
+
+def test_signed_requests_reach_the_emulators_compatible_path(
+    iam_emulator: ServerThread, oci_dir: Path, gateway_factory: GatewayFactory, tmp_path: Path
+) -> None:
+    provider = {
+        "type": "oracle",
+        "auth": "user_principal",
+        "base_url": f"{iam_emulator.url}/20231130/actions/v1",
+        "compartment_id": COMPARTMENT,
+        "config_file": str(oci_dir / "config"),
+        "discovery": False,
+        "models": ["xai.grok-4", "meta.llama-3.3-70b-instruct"],
+    }
+    gateway, _ = start(gateway_factory, tmp_path, {"oracle": provider})
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="gw-key", max_retries=0)
+    said = client.chat.completions.create(
+        model="xai.grok-4", messages=[{"role": "user", "content": "Reply with the single word signed."}]
+    )
+    assert said.choices[0].message.content == "signed"
+    streamed = client.chat.completions.create(
+        model="meta.llama-3.3-70b-instruct", messages=[{"role": "user", "content": "hello"}], stream=True
+    )
+    assert "hello" in "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+
+
+def test_a_compartment_outside_the_policy_gets_the_iam_hint(
+    iam_emulator: ServerThread, oci_dir: Path, gateway_factory: GatewayFactory, tmp_path: Path
+) -> None:
+    provider = {
+        "type": "oracle",
+        "auth": "user_principal",
+        "base_url": f"{iam_emulator.url}/20231130/actions/v1",
+        "compartment_id": "ocid1.compartment.oc1..elsewhere",
+        "config_file": str(oci_dir / "config"),
+        "discovery": False,
+        "models": ["xai.grok-4"],
+    }
+    gateway, _ = start(gateway_factory, tmp_path, {"oracle": provider})
+    client = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="gw-key", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="xai.grok-4", messages=[{"role": "user", "content": "Hi"}])
+    assert "generative-ai-family" in caught.value.message and "elsewhere" in caught.value.message
 
 
 class Recorder:

@@ -14,6 +14,7 @@ from ocigate.catalog import ModelInfo, models_in_region
 from ocigate.emulator.config import EmulatorConfig, EmulatorKey
 from ocigate.emulator.errors import OracleError, cannot_parse, invalid, missing, not_authenticated, not_found
 from ocigate.emulator.faults import FaultBook, FaultRule, apply
+from ocigate.emulator.signing import SignatureVerifier, request_target
 
 JSON = dict[str, Any]
 
@@ -52,8 +53,10 @@ class Context:
         self.models: dict[str, ModelInfo] = models_in_region(config.region)
         self.faults = FaultBook(config.seed)
         self.ids = Ids()
+        self._verifier: SignatureVerifier | None = None
 
-    def authenticate(self, request: Request, needs_project: bool) -> EmulatorKey:
+    def authenticate(self, request: Request, needs_project: bool, body: bytes = b"") -> EmulatorKey | None:
+        """The API key that authenticated the request, or None for an OCI request signature (IAM)."""
         auth: bytes = b""
         project: bytes = b""
         # Scanning the raw ASGI headers (lower-case names) spares decoding them all into a dict per request.
@@ -62,6 +65,9 @@ class Context:
                 auth = value
             elif name == b"openai-project":
                 project = value
+        if auth[:10].lower() == b"signature ":
+            self._signed(request, body, needs_project, project)
+            return None
         key = self._bearers.get(auth)
         if key is None and auth[:7].lower() == b"bearer ":
             key = self.keys.get(auth[7:].strip().decode("latin-1"))
@@ -83,12 +89,30 @@ class Context:
             )
         return key
 
+    def _signed(self, request: Request, body: bytes, needs_project: bool, project: bytes) -> None:
+        """The OpenAI-compatible paths under IAM (doc §2.3): a valid signature, and the compartment as
+        ``opc-compartment-id`` or ``CompartmentId`` on the ``/20231130/actions/v1`` base, the project as
+        ``OpenAI-Project`` on ``/openai/v1``."""
+        if self._verifier is None:
+            self._verifier = SignatureVerifier(self.config.iam_keys, max_skew_s=self.config.max_clock_skew_s)
+        key = self._verifier.verify(request.method, request_target(request), request.headers, body)
+        if needs_project:
+            if not project.startswith(_PROJECT_PREFIX):
+                raise missing("Missing required header 'OpenAI-Project': /openai/v1 needs a project OCID.")
+            return
+        headers = request.headers
+        compartment = headers.get("opc-compartment-id") or headers.get("compartmentid")
+        if not compartment:
+            raise missing("Missing required header 'opc-compartment-id': the compartment to run the request in.")
+        if key.compartments and compartment not in key.compartments:
+            raise not_found()
+
     async def admit(self, request: Request, needs_project: bool) -> tuple[JSON, int | None]:
         """Authenticates, parses the body and applies any matching fault rule.
 
         Returns the body and the number of events after which a stream must be cut (None: never)."""
-        self.authenticate(request, needs_project)
         raw = await request.body()
+        self.authenticate(request, needs_project, raw)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -18,7 +18,7 @@ from ocigate.emulator.errors import cannot_parse, not_found
 from ocigate.emulator.faults import apply
 from ocigate.emulator.generation import JSON
 from ocigate.emulator.native_models import compartment_of
-from ocigate.emulator.signing import SignatureVerifier
+from ocigate.emulator.signing import SignatureVerifier, request_target
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +69,3 @@ class NativeGate:
         stream = isinstance(chat, dict) and chat.get("isStream") is True
         rule = self.ctx.faults.pick(request.path, model, stream)
         return body, (await apply(rule) if rule is not None else None)
-
-
-def request_target(request: Request) -> str:
-    """The path and query string exactly as the client sent them, for ``(request-target)``."""
-    raw_path = request.scope.get("raw_path")
-    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) and raw_path else request.path
-    query: bytes = request.scope.get("query_string", b"")
-    return f"{path}?{query.decode('latin-1')}" if query else path

@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ocigate.asgi import Request
 from ocigate.emulator.config import IamKey
 from ocigate.emulator.errors import OracleError
 
@@ -158,3 +159,11 @@ def make_security_token(subject: str, *, expires_at: float) -> str:
         return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
 
     return f"{encode({'alg': 'none', 'typ': 'JWT'})}.{encode({'sub': subject, 'exp': int(expires_at)})}.emulator"
+
+
+def request_target(request: Request) -> str:
+    """The path and query string exactly as the client sent them, for ``(request-target)``."""
+    raw_path = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) and raw_path else request.path
+    query: bytes = request.scope.get("query_string", b"")
+    return f"{path}?{query.decode('latin-1')}" if query else path
