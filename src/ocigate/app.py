@@ -33,6 +33,7 @@ from ocigate.providers.base import Provider
 from ocigate.providers.oci_native import OciNativeProvider
 from ocigate.providers.openai_compat import OpenAICompatProvider
 from ocigate.registry import ProviderState, Registry
+from ocigate.translate.sanitize_profile import profiles_with
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -239,8 +240,9 @@ def create_app(settings: Settings) -> Gateway:
         )
     runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log))
     registry = runtime.registry
-    proxy = ProxyRoutes(registry, runtime.access_log)
-    responses = ResponsesRoutes(registry, runtime.response_store)
+    profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
+    proxy = ProxyRoutes(registry, runtime.access_log, profiles)
+    responses = ResponsesRoutes(registry, runtime.response_store, profiles)
     models = ModelRoutes(registry)
     embeddings = EmbeddingRoutes(registry, runtime.access_log)
     health = HealthRoutes(registry, lambda: runtime.ready)

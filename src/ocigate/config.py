@@ -39,6 +39,7 @@ from ocigate.config_oci import (
     parse_flag,
     read_profile,
 )
+from ocigate.config_rules import RequestRule, read_request_rules
 from ocigate.regions import compat_base_url, native_base_url, region_from_url
 
 PROVIDER_TYPES = ("oracle", "openai", "oci")
@@ -115,6 +116,8 @@ class Settings:
     """SQLite in ``data_dir`` when unset; a Postgres URL for shared deployments."""
     emulator_region: str = "us-chicago-1"
     force_emulator: bool = False
+    request_rules: tuple[RequestRule, ...] = ()
+    """Per model family, what the gateway drops or keeps in requests on top of its defaults."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -174,8 +177,7 @@ def _env_providers(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def _yaml_providers(path: Path, env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], list[Diagnostic]]:
-    diagnostics: list[Diagnostic] = []
+def _read_yaml(path: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
@@ -184,6 +186,13 @@ def _yaml_providers(path: Path, env: Mapping[str, str]) -> tuple[dict[str, dict[
         return {}, [Diagnostic("error", None, f"The config file {path} is not valid YAML: {exc}.")]
     if not isinstance(document, dict):
         return {}, [Diagnostic("error", None, f"The config file {path} must hold a mapping with a providers: block.")]
+    return document, []
+
+
+def _yaml_providers(
+    document: dict[str, Any], path: Path, env: Mapping[str, str]
+) -> tuple[dict[str, dict[str, Any]], list[Diagnostic]]:
+    diagnostics: list[Diagnostic] = []
     block = document.get("providers") or {}
     if not isinstance(block, dict):
         return {}, [Diagnostic("error", None, f"providers: in {path} must be a mapping of name to settings.")]
@@ -204,11 +213,16 @@ def _yaml_models(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def load_providers(env: Mapping[str, str], config_file: str | None) -> tuple[list[ProviderConfig], list[Diagnostic]]:
+def load_providers(
+    env: Mapping[str, str], config_file: str | None, document: dict[str, Any] | None = None
+) -> tuple[list[ProviderConfig], list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     yaml_entries: dict[str, dict[str, Any]] = {}
     if config_file:
-        yaml_entries, problems = _yaml_providers(Path(config_file), env)
+        if document is None:
+            document, problems = _read_yaml(Path(config_file))
+            diagnostics.extend(problems)
+        yaml_entries, problems = _yaml_providers(document, Path(config_file), env)
         diagnostics.extend(problems)
     env_entries = _env_providers(env)
     providers: list[ProviderConfig] = []
@@ -301,7 +315,14 @@ def load_settings(
 ) -> Settings:
     """Everything the gateway needs, from ``env`` (normally ``os.environ``) and the optional YAML file."""
     config_file = config_file or env.get("OCIGATE_CONFIG") or None
-    providers, diagnostics = load_providers(env, config_file)
+    document: dict[str, Any] = {}
+    diagnostics: list[Diagnostic] = []
+    if config_file:
+        document, diagnostics = _read_yaml(Path(config_file))
+    providers, problems = load_providers(env, config_file, document)
+    diagnostics.extend(problems)
+    rules, rule_problems = read_request_rules(document.get("request_rules"))
+    diagnostics.extend(Diagnostic("error", None, problem) for problem in rule_problems)
 
     def number(name: str, default: float) -> float:
         raw = env.get(name)
@@ -330,6 +351,7 @@ def load_settings(
         database_url=env.get("OCIGATE_DATABASE_URL") or None,
         emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",
         force_emulator=force_emulator or _flag(env.get("OCIGATE_EMULATOR")),
+        request_rules=rules,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -21,7 +21,8 @@ from ocigate.errors import GatewayError, InvalidRequest
 from ocigate.providers.base import UpstreamStream
 from ocigate.registry import Registry, Target
 from ocigate.sse import DONE_EVENT, encode_event
-from ocigate.translate.sanitize import sanitize_chat_request
+from ocigate.translate.sanitize import profile_for, sanitize_chat_request
+from ocigate.translate.sanitize_profile import SanitizeProfile
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -66,10 +67,13 @@ def stream_error_event(exc: BaseException) -> bytes:
 
 
 class ProxyRoutes:
-    def __init__(self, registry: Registry, access_log: AccessLog) -> None:
+    def __init__(
+        self, registry: Registry, access_log: AccessLog, profiles: Mapping[str, SanitizeProfile] | None = None
+    ) -> None:
         self._registry = registry
         self._access = access_log
         self._access_log = access_log.enabled
+        self._profiles = profiles
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
         return await self._forward(request, "chat/completions", _check_chat)
@@ -89,7 +93,8 @@ class ProxyRoutes:
             outgoing = {**payload, "model": target.upstream_model}
         if target.entry.provider_type == "oracle":
             # Oracle answers 400 to what OpenAI ignores: clean the request for the model's family.
-            outgoing = sanitize_chat_request(outgoing, find_model(target.upstream_model))
+            info = find_model(target.upstream_model)
+            outgoing = sanitize_chat_request(outgoing, info, profile_for(info, self._profiles))
         if outgoing is not payload:
             body = orjson.dumps(outgoing)
         request_id = secrets.token_hex(8)

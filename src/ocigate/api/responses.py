@@ -14,7 +14,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -30,7 +30,8 @@ from ocigate.translate.responses_items import input_items
 from ocigate.translate.responses_output import from_chat_response
 from ocigate.translate.responses_request import to_chat_request
 from ocigate.translate.responses_stream import ResponsesStreamTranslator
-from ocigate.translate.sanitize import sanitize_chat_request
+from ocigate.translate.sanitize import profile_for, sanitize_chat_request
+from ocigate.translate.sanitize_profile import SanitizeProfile
 
 if TYPE_CHECKING:
     from ocigate.store.responses import ResponseStore
@@ -50,9 +51,15 @@ def has_native_responses(target: Target) -> bool:
 
 
 class ResponsesRoutes:
-    def __init__(self, registry: Registry, store: Callable[[], Awaitable[ResponseStore]]) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        store: Callable[[], Awaitable[ResponseStore]],
+        profiles: Mapping[str, SanitizeProfile] | None = None,
+    ) -> None:
         self._registry = registry
         self._store = store
+        self._profiles = profiles
 
     async def _require_store(self) -> ResponseStore:
         return await self._store()
@@ -129,7 +136,8 @@ class ResponsesRoutes:
     ) -> Response | StreamingResponse:
         chat = to_chat_request(payload, history)
         chat["model"] = target.upstream_model
-        chat = sanitize_chat_request(chat, find_model(target.upstream_model))
+        info = find_model(target.upstream_model)
+        chat = sanitize_chat_request(chat, info, profile_for(info, self._profiles))
         response_id = "resp_" + secrets.token_hex(24)
         created_at = int(time.time())
         provider = target.provider

@@ -20,8 +20,11 @@ CHAT_FIELDS = frozenset(
         "max_tokens", "max_completion_tokens", "n", "response_format", "seed", "service_tier", "stop", "stream",
         "stream_options", "temperature", "top_p", "top_k", "tools", "tool_choice", "parallel_tool_calls", "user",
         "reasoning_effort", "metadata", "store", "modalities", "prediction", "web_search_options", "verbosity",
+        "audio", "functions", "function_call", "prompt_cache_key", "prompt_cache_retention", "safety_identifier",
     }
 )  # fmt: skip
+# The request fields of OpenAI's Chat Completions API are accepted (an OpenAI-compatible endpoint takes them, if
+# only to ignore them); what no OpenAI client sends is refused.
 MESSAGE_FIELDS = frozenset(
     {"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "reasoning_content", "function_call", "audio"}
 )

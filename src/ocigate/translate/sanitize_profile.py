@@ -11,7 +11,7 @@ overrides one family without touching code::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -120,3 +120,18 @@ DEFAULT_PROFILES: Mapping[str, SanitizeProfile] = MappingProxyType(
         "cohere": GENERIC_PROFILE,
     }
 )
+
+
+def profiles_with(rules: Mapping[str, tuple[frozenset[str], frozenset[str], str | None]]) -> dict[str, SanitizeProfile]:
+    """The default profiles changed by the operator's rules: vendor → (fields to drop, fields to allow, token
+    field or None)."""
+    profiles = dict(DEFAULT_PROFILES)
+    for vendor, (drop, allow, token_field) in rules.items():
+        base = profiles.get(vendor, GENERIC_PROFILE)
+        field = token_field if token_field in ("max_tokens", "max_completion_tokens") else base.token_field
+        profiles[vendor] = replace(
+            base,
+            fields=(base.fields - drop) | allow,
+            token_field=field,  # type: ignore[arg-type]
+        )
+    return profiles
