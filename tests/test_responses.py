@@ -127,3 +127,20 @@ def test_unknown_stored_response_is_a_404(gateway: ServerThread) -> None:
     headers = {"Authorization": "Bearer gw-master-key"}
     assert httpx.get(f"{gateway.url}/v1/responses/resp_nope", headers=headers).status_code == 404
     assert httpx.delete(f"{gateway.url}/v1/responses/resp_nope", headers=headers).status_code == 404
+
+
+def test_responses_are_in_the_access_log(emulator: ServerThread, gateway_factory: GatewayFactory) -> None:
+    env = {
+        "ORACLE_BASE_URL": f"{emulator.url}/20231130/actions/v1",
+        "ORACLE_API_KEY": CHICAGO_KEY,
+        "ORACLE_MODELS": "meta.llama-3.3-70b-instruct",
+    }
+    server, app = gateway_factory(env)
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
+    raw = client.responses.with_raw_response.create(model="meta.llama-3.3-70b-instruct", input="hello")
+    list(client.responses.create(model="meta.llama-3.3-70b-instruct", input="hello", stream=True))
+    app.runtime.access_log.flush()
+    lines = [line for line in app.runtime.access_log.recent if "path=/v1/responses" in line]
+    assert len(lines) == 2 and f"request_id={raw.headers['x-request-id']}" in lines[0]
+    assert "stream=no status=200" in lines[0] and "stream=yes status=200" in lines[1]
+    assert f"opc-request-id={raw.headers['opc-request-id']}" in lines[0]

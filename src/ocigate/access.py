@@ -26,6 +26,29 @@ class AccessLog:
     def record(self, line: str) -> None:
         self._pending.append((time.time(), line))
 
+    def request(
+        self,
+        *,
+        request_id: str,
+        path: str,
+        model: str,
+        provider: str,
+        status: int,
+        started: float,
+        opc_request_id: str | None = None,
+        upstream_code: str | None = None,
+        stream: bool = False,
+    ) -> None:
+        """The line of one request; ``started`` is its ``time.perf_counter()`` at arrival."""
+        if not self.enabled:
+            return
+        self.record(
+            f"request_id={request_id} path={path} model={model} provider={provider} "
+            f"stream={'yes' if stream else 'no'} status={status}"
+            f"{f' upstream_code={upstream_code}' if upstream_code else ''} "
+            f"opc-request-id={opc_request_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"
+        )
+
     def flush(self) -> None:
         if not self._pending:
             return

@@ -242,7 +242,7 @@ def create_app(settings: Settings) -> Gateway:
     registry = runtime.registry
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
     proxy = ProxyRoutes(registry, runtime.access_log, profiles)
-    responses = ResponsesRoutes(registry, runtime.response_store, profiles)
+    responses = ResponsesRoutes(registry, runtime.response_store, profiles, runtime.access_log)
     models = ModelRoutes(registry)
     embeddings = EmbeddingRoutes(registry, runtime.access_log)
     health = HealthRoutes(registry, lambda: runtime.ready)

@@ -70,11 +70,14 @@ class EmbeddingRoutes:
             status = err.status
             raise
         finally:
-            if self._access.enabled:
-                self._access.record(
-                    f"request_id={request_id} path=/v1/{kind} model={target.entry.id} "
-                    f"provider={target.entry.provider} stream=no status={status} "
-                    f"opc-request-id={upstream_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"
-                )
+            self._access.request(
+                request_id=request_id,
+                path=f"/v1/{kind}",
+                model=target.entry.id,
+                provider=target.entry.provider,
+                status=status,
+                started=started,
+                opc_request_id=upstream_id,
+            )
         headers = [*JSON_HEADERS, *id_headers(request_id, reply.request_id, target.provider.name)]
         return Response(reply.body, reply.status, headers)

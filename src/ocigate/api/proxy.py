@@ -149,11 +149,16 @@ class ProxyRoutes:
         *,
         stream: bool = False,
     ) -> None:
-        self._access.record(
-            f"request_id={request_id} path=/v1/{path} model={target.entry.id} provider={target.entry.provider} "
-            f"stream={'yes' if stream else 'no'} status={status}"
-            f"{f' upstream_code={upstream_code}' if upstream_code else ''} "
-            f"opc-request-id={opc_request_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"
+        self._access.request(
+            request_id=request_id,
+            path=f"/v1/{path}",
+            model=target.entry.id,
+            provider=target.entry.provider,
+            status=status,
+            started=started,
+            opc_request_id=opc_request_id,
+            upstream_code=upstream_code,
+            stream=stream,
         )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ocigate.access import AccessLog
 from ocigate.api.proxy import id_headers, parse_object, require_kind, stream_error_event
 from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Request, Response, StreamingResponse, json_response
 from ocigate.catalog import find_model
@@ -56,15 +57,18 @@ class ResponsesRoutes:
         registry: Registry,
         store: Callable[[], Awaitable[ResponseStore]],
         profiles: Mapping[str, SanitizeProfile] | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._registry = registry
         self._store = store
         self._profiles = profiles
+        self._access = access_log or AccessLog(enabled=False)
 
     async def _require_store(self) -> ResponseStore:
         return await self._store()
 
     async def create(self, request: Request) -> Response | StreamingResponse:
+        started = time.perf_counter()
         payload = parse_object(await request.body())
         model = payload.get("model")
         if not isinstance(model, str) or not model.strip():
@@ -91,9 +95,56 @@ class ResponsesRoutes:
                 history += record.input_items
                 history += [item for item in record.response.get("output") or [] if isinstance(item, dict)]
         keep = payload.get("store") is not False
-        if has_native_responses(target):
-            return await self._native(payload, target, history, store if keep else None)
-        return await self._translated(payload, target, history, store if keep else None)
+        stream = payload.get("stream") is True
+        try:
+            if has_native_responses(target):
+                response = await self._native(payload, target, history, store if keep else None)
+            else:
+                response = await self._translated(payload, target, history, store if keep else None)
+        except GatewayError as err:
+            upstream_code = getattr(err, "upstream_code", None)
+            self._log(target, err.status, started, stream, [], upstream_code=upstream_code)
+            raise
+        if isinstance(response, StreamingResponse):
+            response.chunks = self._logged(response.chunks, target, started, response.headers)
+        else:
+            self._log(target, response.status, started, stream, response.headers)
+        return response
+
+    async def _logged(
+        self, chunks: AsyncIterator[bytes], target: Target, started: float, headers: list[tuple[bytes, bytes]]
+    ) -> AsyncIterator[bytes]:
+        status = 200
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except asyncio.CancelledError:
+            status = 499  # the client went away
+            raise
+        finally:
+            self._log(target, status, started, True, headers)
+
+    def _log(
+        self,
+        target: Target,
+        status: int,
+        started: float,
+        stream: bool,
+        headers: list[tuple[bytes, bytes]],
+        upstream_code: str | None = None,
+    ) -> None:
+        found = dict(headers)
+        self._access.request(
+            request_id=found.get(b"x-request-id", b"-").decode(),
+            path="/v1/responses",
+            model=target.entry.id,
+            provider=target.entry.provider,
+            status=status,
+            started=started,
+            opc_request_id=found[b"opc-request-id"].decode("latin-1") if b"opc-request-id" in found else None,
+            upstream_code=upstream_code,
+            stream=stream,
+        )
 
     async def _native(
         self, payload: JSON, target: Target, history: list[JSON], store: ResponseStore | None
