@@ -6,13 +6,15 @@ Modules, in the order a run uses them:
 - ``layout``: where the files go, which core runs what, the progress log;
 - ``processes``: spawning pinned children, ports, readiness;
 - ``machine``: CPU accounting (the proxy's, the emulator's, the noise of everything else) and the machine's facts;
-- ``targets``: what is measured (direct, bare, ocigate, litellm; the native-provider hook);
+- ``targets``: what is measured (direct, bare, ocigate, ocigate-native, litellm);
+- ``native``: the native path's identity (a user's signing key, its OCI config file, the gateway's YAML);
 - ``workloads``: the request bodies and the checks an answer must pass before it may be counted;
 - ``wrk``: the Lua script, running wrk, reading its figures and errors;
 - ``loads``: one load with its CPU accounting and progress line;
 - ``measure``: one target end to end (sanity check, warm-up, loads, time to ready);
 - ``responses``: the Responses-over-Chat loads of a gateway target;
+- ``native_cost``: the native path's translation and signing, timed in-process (in a child process);
 - ``profiles``: py-spy;
-- ``report`` and ``responses_report``: the tables, ratios, verdicts and RESULTS.md;
+- ``report``, ``native_report`` and ``responses_report``: the tables, ratios, verdicts and RESULTS.md;
 - ``cli``: the command line.
 """

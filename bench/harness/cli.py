@@ -17,6 +17,7 @@ from typing import Any
 from harness.layout import LOAD_CORE, OUT, RESULTS_JSON, RESULTS_MD, ROOT, log
 from harness.machine import facts
 from harness.measure import RUN_OF, Options, TargetResult, measure
+from harness.native import NATIVE_DIR
 from harness.profiles import profile_summary
 from harness.report import ceiling_notes, report, write_results_md
 from harness.targets import make_servers
@@ -31,8 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--peers", default="", help="comma-separated peers to measure too: litellm")
     parser.add_argument(
         "--targets",
-        default="direct,bare,ocigate",
-        help="which of direct,bare,ocigate (and ocigate-native, once enabled) to measure",
+        default="direct,bare,ocigate,ocigate-native",
+        help="which of direct,bare,ocigate,ocigate-native to measure (default: all)",
     )
     parser.add_argument("--ready-spawns", type=int, default=3, help="fresh spawns for time to ready (median)")
     parser.add_argument(
@@ -118,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     for pattern in ("*.log", "*.lua", "wrk-*.txt", "py-spy-*.txt"):  # this run's files only
         for stale in OUT.glob(pattern):
             stale.unlink()
-    for store in OUT.glob("*-data"):  # the gateways' stores: every run starts empty
-        shutil.rmtree(store)
+    for store in [*OUT.glob("*-data"), NATIVE_DIR]:  # the gateways' stores and the native key: fresh every run
+        if store.exists():
+            shutil.rmtree(store)
     problem = preflight()
     if problem is not None:
         print(problem, file=sys.stderr)
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     servers = [s for s in make_servers(peers, ocigate_env, notes) if s.name in wanted]
     notes += [f"{s.name}: skipped, {s.disabled}" for s in servers if s.disabled]
     servers = [s for s in servers if not s.disabled]
-    options = Options(args.duration, args.warmup, args.ready_spawns, args.wait_quiet, args.py_spy)
+    options = Options(args.duration, args.warmup, args.ready_spawns, args.wait_quiet, args.py_spy, args.quick)
     machine = facts()
     results: list[TargetResult] = []
     for server in servers:
@@ -161,4 +163,4 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_results:
         write_results_md(text)
         log(f"updated {RESULTS_MD.relative_to(ROOT)}")
-    return 1 if any(r.error or r.responses_error for r in results) else 0
+    return 1 if any(r.error or r.responses_error or r.native_cost_error for r in results) else 0

@@ -1,12 +1,14 @@
 """One target measured end to end: its own emulator, the sanity check, a warm-up, the three loads (latency at
 one connection, throughput at 32, plain and streaming), peak memory, the Responses loads of a gateway, optional
-profiles, and the time to ready on fresh processes."""
+profiles, the time to ready on fresh processes and, for the native path, its translation and signing timed
+in-process."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import statistics
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 from harness.layout import HOST, LOAD_CORE, PROXY_CORE, log
 from harness.loads import LoadRunner
 from harness.machine import wait_quiet
+from harness.native_cost import NativeCost, measure_native_cost
 from harness.processes import Child, clean_env, free_port, running
 from harness.profiles import profile_loads
 from harness.responses import measure_responses
@@ -33,6 +36,7 @@ class Options:
     ready_spawns: int  # fresh starts the time to ready is the median of
     wait_quiet: float  # seconds to wait, before each load and spawn, for the machine to go quiet
     py_spy: bool  # profile the proxies after measuring
+    quick: bool = False  # shorter in-process timings too
 
 
 def run_figure(runs: dict[str, WrkRun], key: str, prefix: str = "") -> float | None:
@@ -63,6 +67,9 @@ class TargetResult:
     responses_sanity: dict[str, Any] = field(default_factory=dict)
     responses_error: str | None = None
     responses_peak_rss_mb: float | None = None  # VmHWM after the Responses loads too
+    # The native path's translation and signing, timed in-process (native_cost.py).
+    native_cost: NativeCost | None = None
+    native_cost_error: str | None = None
 
     def figure(self, key: str) -> float | None:
         if key in RUN_OF:
@@ -100,9 +107,8 @@ def measure(server: Server, options: Options) -> TargetResult:
     result = TargetResult(server.name, placement)
     emu_port = free_port()
     upstream = f"http://{HOST}:{emu_port}{EMULATOR_PREFIX}"
-    emulator = Child(
-        f"emulator-for-{server.name}", emulator_cmd(emu_port, extra=server.emulator_args), LOAD_CORE, clean_env({})
-    )
+    extra = server.emulator_args() if server.emulator_args is not None else []
+    emulator = Child(f"emulator-for-{server.name}", emulator_cmd(emu_port, extra=extra), LOAD_CORE, clean_env({}))
     with running(emulator):
         emulator.wait_ready(emu_port, "/healthz")
         if server.name == "direct":
@@ -120,6 +126,13 @@ def measure(server: Server, options: Options) -> TargetResult:
         # Time to ready, on fresh processes; the emulator (the upstream of the proxies) is still up.
         if server.name != "direct":
             result.ready_ms = measure_ready(server, upstream, options.ready_spawns, options.wait_quiet, {emulator.pid})
+        if server.native_cost:  # the emulator records the native reply and stream, and checks the signature
+            try:
+                root = upstream.removesuffix(EMULATOR_PREFIX)
+                result.native_cost = measure_native_cost(root, options.quick, options.wait_quiet, {emulator.pid})
+            except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
+                log(f"{server.name} in-process timing FAILED: {exc}")
+                result.native_cost_error = str(exc)
     if server.name == "direct":
         result.ready_ms = measure_ready(server, "", options.ready_spawns, options.wait_quiet, set())
     return result

@@ -125,7 +125,8 @@ def running(child: Child) -> Iterator[Child]:
 
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any ocigate, Oracle or LiteLLM settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORACLE_", "OCIGATE_", "LITELLM_"))}
+    """This process's environment without any ocigate, Oracle (``ORACLE_*``, ``OCI_*``) or LiteLLM settings, plus
+    ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORACLE_", "OCI_", "OCIGATE_", "LITELLM_"))}
     env.update(extra)
     return env

@@ -1,4 +1,5 @@
-"""The report: the main table, CPU, ratios to the peers, the issue's targets, and RESULTS.md."""
+"""The report: the main table, CPU, ratios to the peers, the native path's costs, the Responses loads, the issue's
+targets, and RESULTS.md."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from harness.cells import cpu_row, fmt
 from harness.layout import LOAD_CORE, PROXY_CORE, RESULTS_MD
 from harness.measure import RUN_OF, TargetResult, run_figure, run_valid
+from harness.native_report import native_section
 from harness.responses_report import responses_section
 from harness.wrk import WrkRun
 
@@ -163,6 +165,7 @@ def report(results: list[TargetResult], facts: dict[str, str], command: str, not
     ratio_lines = ratios(results)
     if ratio_lines:
         lines += ["Ratios (ocigate figure / peer figure):", "", *ratio_lines, ""]
+    lines += native_section(results)
     lines += responses_section(results)
     lines += ["Targets:", "", *verdicts(results), ""]
     lines += [f"Note: {note}" for note in notes]

@@ -4,8 +4,8 @@
 - ``bare``: ``bench/bare_proxy.py``, a pass-through proxy that parses nothing (the floor of a Python gateway);
 - ``ocigate``: ``python -m ocigate serve``, the gateway as shipped, over Oracle's OpenAI-compatible API;
 - ``litellm`` (with ``--peers litellm``, when it is importable): ``litellm --config cfg.yaml``;
-- ``ocigate-native``: the gateway with the native Oracle provider (Oracle's own chat API), a hook that stays
-  disabled until that provider exists; see "The native path" in bench/README.md.
+- ``ocigate-native``: the gateway with a ``type: oci`` provider: Oracle's own chat API, every request translated
+  to the GENERIC format and signed as a user principal; see "The native path" in bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.layout import BENCH, HOST, LOAD_CORE, OUT, PROXY_CORE
+from harness.native import ENDPOINT_VAR, GATEWAY_YAML, native_files
 from harness.processes import clean_env
 from harness.workloads import MODEL
 
@@ -27,12 +28,22 @@ UPSTREAM_KEY = "sk-emulator-chicago"
 MASTER_KEY = "sk-ocigate-bench-key"
 EMULATOR_PREFIX = "/20231130/actions/v1"
 
-# The native path. To enable it once the native Oracle provider is in ocigate: put the provider's settings in
-# NATIVE_PROVIDER_ENV (how the gateway picks the native provider and signs its requests), the emulator options
-# that make it accept those signatures in NATIVE_EMULATOR_ARGS, and set NATIVE_DISABLED to None.
-NATIVE_PROVIDER_ENV: dict[str, str] = {}
-NATIVE_EMULATOR_ARGS: list[str] = []
-NATIVE_DISABLED: str | None = "the native Oracle provider is not in ocigate yet (see bench/README.md, The native path)"
+# The native path: the gateway reads its provider (type: oci, user principal) from the YAML that native_files()
+# writes with a fresh key pair and OCI config file; its emulator learns the public key with --iam-key.
+NATIVE_PROVIDER_ENV: dict[str, str] = {"OCIGATE_CONFIG": str(GATEWAY_YAML)}
+
+
+def native_emulator_args() -> list[str]:
+    """The emulator options that make it accept the gateway's signatures (generates the key on first use)."""
+    return native_files().emulator_args()
+
+
+# Signing needs Oracle's SDK, an optional dependency of ocigate.
+NATIVE_DISABLED: str | None = (
+    None
+    if importlib.util.find_spec("oci") is not None
+    else "Oracle's oci SDK is not installed: pip install 'ocigate[oci]'"
+)
 
 
 @dataclass
@@ -48,7 +59,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     upstream_env: Callable[[str], dict[str, str]] | None = None  # (upstream base URL) -> its settings
     responses: bool = False  # a gateway: measure /v1/responses too (Responses over Chat Completions)
-    emulator_args: list[str] = field(default_factory=list)  # extra options for its emulator
+    emulator_args: Callable[[], list[str]] | None = None  # extra options for its emulator, made when measured
+    native_cost: bool = False  # time translation and signing in-process too (native_cost.py)
     disabled: str | None = None  # why it cannot be measured (yet)
 
 
@@ -73,10 +85,10 @@ def ocigate_env(upstream: str) -> dict[str, str]:
 
 
 def native_env(upstream: str) -> dict[str, str]:
-    """ocigate with the native Oracle provider, at the emulator's native API (``<root>/20231130/actions/chat``)."""
+    """ocigate with the native Oracle provider only (no ``ORACLE_*``), at the emulator's native API
+    (``<root>/20231130/actions/chat``): the YAML's endpoint is the emulator's root."""
     return {
-        "ORACLE_BASE_URL": upstream.removesuffix(EMULATOR_PREFIX),
-        "ORACLE_MODELS": MODELS,
+        ENDPOINT_VAR: upstream.removesuffix(EMULATOR_PREFIX),
         "OCIGATE_MASTER_KEY": MASTER_KEY,
         "OCIGATE_DATA_DIR": str(data_dir("ocigate-native")),
         **NATIVE_PROVIDER_ENV,
@@ -117,7 +129,8 @@ def make_servers(peers: list[str], gateway_env: dict[str, str], notes: list[str]
             env=gateway_env,
             upstream_env=native_env,
             responses=True,
-            emulator_args=NATIVE_EMULATOR_ARGS,
+            emulator_args=native_emulator_args,
+            native_cost=True,
             disabled=NATIVE_DISABLED,
         ),
     ]

@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECRET[:REGION[:nopolicy]]",
         help="an API key the emulator accepts (repeatable; default: its built-in keys)",
     )
+    emulator.add_argument(
+        "--iam-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=PUBLIC_PEM_FILE",
+        help="an IAM signing key the native API accepts, keyId <tenancy>/<user>/<fingerprint> (repeatable)",
+    )
     emulator.add_argument("--stream-delay", type=float, default=0.0, metavar="SECONDS")
 
     models = commands.add_parser("models", help="print the model registry as the gateway sees it")
@@ -122,9 +129,12 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def run_emulator(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import uvicorn
 
     from ocigate.emulator import DEFAULT_KEYS, EmulatorConfig, EmulatorKey, create_emulator_app
+    from ocigate.emulator.config import IamKey
 
     keys = DEFAULT_KEYS
     if args.key:
@@ -134,10 +144,23 @@ def run_emulator(args: argparse.Namespace) -> int:
             region, _, flag = rest.partition(":")
             parsed.append(EmulatorKey(secret, region or args.region, policy=flag != "nopolicy"))
         keys = tuple(parsed)
-    config = EmulatorConfig(region=args.region, keys=keys, stream_delay_s=args.stream_delay)
+    iam_keys = []
+    for spec in args.iam_key:
+        key_id, _, pem_file = spec.partition("=")
+        try:
+            public_pem = Path(pem_file).read_text(encoding="utf-8") if key_id and pem_file else ""
+        except OSError as exc:
+            print(f"ocigate emulator: --iam-key {spec}: {exc}", file=sys.stderr)
+            return 2
+        if "PUBLIC KEY" not in public_pem:
+            print(f"ocigate emulator: --iam-key needs KEY_ID=PUBLIC_PEM_FILE, got {spec!r}", file=sys.stderr)
+            return 2
+        iam_keys.append(IamKey(key_id, public_pem))
+    config = EmulatorConfig(region=args.region, keys=keys, stream_delay_s=args.stream_delay, iam_keys=tuple(iam_keys))
     print(
         f"ocigate emulator: Oracle Generative AI ({args.region}) at http://{args.host}:{args.port}/20231130/actions/v1 "
-        f"and /openai/v1; keys: {', '.join(k.secret[:6] + '...' for k in keys)}",
+        f"and /openai/v1; keys: {', '.join(k.secret[:6] + '...' for k in keys)}"
+        + (f"; IAM keys: {', '.join(k.key_id.rpartition('/')[2] for k in iam_keys)}" if iam_keys else ""),
         file=sys.stderr,
     )
     uvicorn.run(

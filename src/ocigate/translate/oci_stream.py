@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from ocigate.errors import UpstreamError
 from ocigate.translate.oci_chat_response import (
     as_object,
@@ -199,6 +201,17 @@ def parse_objects(data: str) -> list[JSON]:
     """The JSON objects in one event's data: usually one, several when events were separated by a single newline.
     ``[DONE]`` (which Oracle does not send, but some relays add) is skipped. An error object mid-stream
     (``{"code", "message"}``) and data that is not JSON raise :class:`~ocigate.errors.UpstreamError`."""
+    try:
+        single = orjson.loads(data)  # the common case, at orjson's speed
+    except orjson.JSONDecodeError:
+        return _parse_several(data)
+    if isinstance(single, dict):
+        _raise_if_error(single)
+        return [single]
+    return []
+
+
+def _parse_several(data: str) -> list[JSON]:
     objects: list[JSON] = []
     pos = 0
     size = len(data)
@@ -218,17 +231,20 @@ def parse_objects(data: str) -> list[JSON]:
         except ValueError:
             raise _bad_event(f"Oracle sent a stream event that is not JSON: {data[:200]!r}") from None
         if isinstance(value, dict):
-            if isinstance(value.get("code"), str | int) and "message" in value and len(value) <= 3:
-                message = str(value.get("message"))
-                raise UpstreamError(
-                    f"Oracle ended the stream with an error: {message}",
-                    status=502,
-                    type="api_error",
-                    code="upstream_error",
-                    upstream_code=str(value["code"]),
-                )
+            _raise_if_error(value)
             objects.append(value)
     return objects
+
+
+def _raise_if_error(value: JSON) -> None:
+    if isinstance(value.get("code"), str | int) and "message" in value and len(value) <= 3:
+        raise UpstreamError(
+            f"Oracle ended the stream with an error: {value.get('message')}",
+            status=502,
+            type="api_error",
+            code="upstream_error",
+            upstream_code=str(value["code"]),
+        )
 
 
 def _bad_event(message: str) -> UpstreamError:
