@@ -12,6 +12,8 @@ _SECRETS = re.compile(
     r"|(\"?(?:api[_-]?key|authorization|x-api-key|master[_-]?key)\"?\s*[:=]\s*\"?)[^\s\"',]+"
 )
 
+_VIRTUAL_KEY = re.compile(r"\b(ogk-)[A-Za-z0-9_\-]{4,}")  # the gateway's own keys keep their visible "ogk-"
+
 
 def redact(text: str) -> str:
     """Replace bearer tokens, ``sk-`` secrets and key-valued fields with a marker."""
@@ -20,7 +22,7 @@ def redact(text: str) -> str:
         prefix = match.group(1) or match.group(2) or ""
         return f"{prefix}[redacted]"
 
-    return _SECRETS.sub(mask, text)
+    return _VIRTUAL_KEY.sub(r"\1[redacted]", _SECRETS.sub(mask, text))
 
 
 class RedactingFormatter(logging.Formatter):

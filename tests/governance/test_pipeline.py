@@ -1,0 +1,120 @@
+"""The pipelined Redis connection the limit scripts use: replies in order however they arrive, reconnection,
+and no caller left waiting on a Redis that does not answer."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import pytest
+from redis.asyncio import Redis
+
+from ocigate.keys import KeyRecord
+from ocigate.limits import Limiter, RedisBackend
+from ocigate.limits.backend import Plan
+from ocigate.limits.pipeline import RedisReplyError, ScriptPipeline, _Protocol, encode
+
+from .conftest import REDIS_URL, redis_client
+
+
+def test_commands_are_encoded_in_resp() -> None:
+    assert encode(["SET", "k", 12]) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n12\r\n"
+    assert encode(["SET", "clé", b"\x00"]) == b"*3\r\n$3\r\nSET\r\n$4\r\ncl\xc3\xa9\r\n$1\r\n\x00\r\n"
+
+
+async def test_replies_split_anywhere_reach_their_callers_in_order() -> None:
+    protocol = _Protocol(reply_timeout_s=60)
+    waiters = [protocol.send(b"") for _ in range(6)]
+    stream = b":42\r\n$5\r\nhello\r\n$-1\r\n*3\r\n:1\r\n$0\r\n\r\n*1\r\n:-7\r\n-NOSCRIPT No matching script\r\n+OK\r\n"
+    for i in range(len(stream)):
+        protocol.data_received(stream[i : i + 1])
+    assert waiters[0].result() == 42 and waiters[1].result() == b"hello" and waiters[2].result() is None
+    assert waiters[3].result() == [1, b"", [-7]]
+    with pytest.raises(RedisReplyError, match="NOSCRIPT"):
+        waiters[4].result()
+    assert waiters[5].result() == b"OK"
+
+
+async def test_calls_pipeline_on_one_connection_and_reconnect_after_it_drops() -> None:
+    client, admin = await redis_client(), await redis_client()
+    pipe = ScriptPipeline.for_client(client)
+    assert pipe is not None
+    key = f"ocigate-test-{secrets.token_hex(4)}:n"
+    try:
+        replies = await asyncio.gather(*(pipe.call("INCR", key) for _ in range(500)))
+        assert sorted(replies) == list(range(1, 501))
+        name = f"ocigate-test-{secrets.token_hex(4)}"
+        await pipe.call("CLIENT", "SETNAME", name)
+        [mine] = [c for c in await admin.client_list() if c.get("name") == name]
+        await admin.client_kill_filter(_id=mine["id"])
+        await asyncio.sleep(0.05)
+        assert await pipe.call("INCR", key) == 501  # a new connection
+        with pytest.raises(RedisReplyError):
+            await pipe.call("NOSUCHCOMMAND")
+    finally:
+        await pipe.close()
+        await admin.delete(key)
+        await client.aclose()
+        await admin.aclose()
+
+
+async def test_the_database_number_is_selected() -> None:
+    await (await redis_client()).aclose()  # skips when Redis is not there
+    other = Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + "/3")
+    pipe = ScriptPipeline.for_client(other)
+    assert pipe is not None
+    key = f"ocigate-test-{secrets.token_hex(4)}:db"
+    try:
+        await pipe.call("SET", key, "yes")
+        assert await other.get(key) == b"yes"
+    finally:
+        await other.delete(key)
+        await pipe.close()
+        await other.aclose()
+
+
+async def test_a_redis_that_does_not_answer_fails_the_callers() -> None:
+    done = asyncio.Event()
+    handlers: list[asyncio.Task[None]] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.append(task)
+        await reader.read(1 << 16)  # reads the PING and never answers
+        await done.wait()
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pipe = ScriptPipeline(host="127.0.0.1", port=port, reply_timeout_s=0.2)
+    try:
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(pipe.call("PING"), 2)
+    finally:
+        done.set()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await pipe.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_an_unreachable_redis_fails_fast_and_the_limiter_fails_open() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()  # nothing listens on this port any more
+    client = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    backend = RedisBackend(client)
+    limiter = Limiter(backend)
+    try:
+        first = await limiter.admit(KeyRecord("key_1", "abcdefgh", "ci", rpm=1))
+        assert first.allowed and not first.enforced
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ConnectionError, match="less than a second ago"):
+            await backend.admit(Plan("key_1", "t", rpm=1))
+        assert asyncio.get_running_loop().time() - started < 0.05
+    finally:
+        await backend.close()
+        await client.aclose()
