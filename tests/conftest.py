@@ -62,6 +62,8 @@ def gateway(emulator: ServerThread, gateway_factory: GatewayFactory) -> ServerTh
         "ORACLE_REGION": "us-chicago-1",
         "ORACLE_MODELS": MODELS,
         "OCIGATE_MASTER_KEY": "gw-master-key",
+        # Short enough that an upstream's long Retry-After reaches the client instead of being waited out.
+        "OCIGATE_REQUEST_BUDGET": "5",
     }
     server, _ = gateway_factory(env)
     return server

@@ -106,9 +106,8 @@ def _fault(emulator: ServerThread, **rule: object) -> None:
 
 
 def test_throttling_429_passes_retry_after(emulator: ServerThread, client: openai.OpenAI) -> None:
-    _fault(
-        emulator, status=429, code="TooManyRequests", message="Too many requests for the user", retry_after=7, count=1
-    )
+    # A Retry-After past the request's budget (5 s here) is not waited out: the client gets it.
+    _fault(emulator, status=429, code="TooManyRequests", message="Too many requests for the user", retry_after=7)
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model="xai.grok-3", messages=HI)
     assert caught.value.response.headers["retry-after"] == "7"
@@ -116,17 +115,18 @@ def test_throttling_429_passes_retry_after(emulator: ServerThread, client: opena
 
 
 def test_oracle_5xx_says_oracle_is_failing(emulator: ServerThread, client: openai.OpenAI) -> None:
-    _fault(emulator, status=503, code="ServiceUnavailable", message="busy", retry_after=2, count=1)
+    _fault(emulator, status=503, code="ServiceUnavailable", message="busy", retry_after=20)
     with pytest.raises(openai.InternalServerError) as caught:
         client.chat.completions.create(model="xai.grok-3", messages=HI)
     assert caught.value.status_code == 503 and "Oracle failed" in caught.value.message
-    assert caught.value.response.headers["retry-after"] == "2"
+    assert caught.value.response.headers["retry-after"] == "20"
+    assert caught.value.response.headers["x-ocigate-attempts"] == "1"
 
 
 def test_error_before_the_first_byte_of_a_stream_is_a_normal_error(
     emulator: ServerThread, client: openai.OpenAI
 ) -> None:
-    _fault(emulator, status=429, retry_after=1, count=1)
+    _fault(emulator, status=429, retry_after=20)
     with pytest.raises(openai.RateLimitError):
         list(client.chat.completions.create(model="xai.grok-3", messages=HI, stream=True))
 

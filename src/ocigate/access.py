@@ -38,12 +38,16 @@ class AccessLog:
         opc_request_id: str | None = None,
         upstream_code: str | None = None,
         stream: bool = False,
+        deployment: str | None = None,
+        attempts: str | None = None,
     ) -> None:
-        """The line of one request; ``started`` is its ``time.perf_counter()`` at arrival."""
+        """The line of one request; ``started`` is its ``time.perf_counter()`` at arrival; ``deployment`` (the one
+        that served, ``-`` for none) and ``attempts`` where the request went through dispatch."""
         if not self.enabled:
             return
         self.record(
             f"request_id={request_id} path={path} model={model} provider={provider} "
+            f"{f'deployment={deployment} attempts={attempts} ' if deployment is not None else ''}"
             f"stream={'yes' if stream else 'no'} status={status}"
             f"{f' upstream_code={upstream_code}' if upstream_code else ''} "
             f"opc-request-id={opc_request_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"

@@ -4,6 +4,11 @@ The lifespan opens the shared upstream connection pool, starts the bundled emula
 configured, loads the IAM principals and asks the upstreams for their models in the background (again every
 ``discovery_interval_s``); nothing happens at import time, and Oracle's ``oci`` SDK is imported only when a
 provider signs.
+
+Routing and resilience: the configured routes (``models:``) are built once the providers exist; every request
+goes through one :class:`~ocigate.dispatch.Dispatcher` (retries, failover, fallbacks, a time budget) whose
+events feed :class:`~ocigate.metrics.Metrics`; the circuit breakers, the router's counts and each API key's two
+secrets are shown by ``/readyz`` and ``/metrics``.
 """
 
 from __future__ import annotations
@@ -24,15 +29,21 @@ from ocigate.api.proxy import ProxyRoutes
 from ocigate.api.responses import ResponsesRoutes
 from ocigate.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.auth import MasterKeyAuth
+from ocigate.breaker import BreakerBoard
 from ocigate.checks import check_provider, check_settings, is_loopback
 from ocigate.config import Diagnostic, ProviderConfig, Settings
+from ocigate.dispatch import Dispatcher
 from ocigate.embedded import EmbeddedEmulator, start_emulator
 from ocigate.errors import GatewayError
+from ocigate.metrics import Metrics
 from ocigate.oci_auth import OciRequestSigner, signer_for
 from ocigate.providers.base import Provider
 from ocigate.providers.oci_native import OciNativeProvider
-from ocigate.providers.openai_compat import OpenAICompatProvider
-from ocigate.registry import ProviderState, Registry
+from ocigate.providers.openai_compat import OpenAICompatProvider, client_timeouts
+from ocigate.registry import ProviderState, Registry, RouteTable
+from ocigate.routing import ModelRoute
+from ocigate.routing import Router as ModelRouter
+from ocigate.secrets_pair import SecretLabel, SecretPair, mask
 from ocigate.translate.sanitize_profile import profiles_with
 
 if TYPE_CHECKING:
@@ -61,6 +72,18 @@ class Runtime:
     _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _flusher: asyncio.Task[None] | None = None
     ready: bool = False
+    metrics: Metrics = field(default_factory=Metrics)
+    breakers: BreakerBoard = field(init=False)
+    routes: RouteTable = field(init=False)
+    dispatcher: Dispatcher = field(init=False)
+    secrets: dict[str, SecretPair] = field(default_factory=dict)
+    """Per API-key provider, its key's secrets (which serves, which Oracle rejected)."""
+
+    def __post_init__(self) -> None:
+        routing = self.settings.routing
+        self.breakers = BreakerBoard(routing.breaker, on_change=self.metrics.on_circuit)
+        self.routes = RouteTable(self.registry, ModelRouter())
+        self.dispatcher = Dispatcher(self.routes.router, self.breakers, self.metrics, routing.retry)
 
     async def start(self) -> None:
         settings = self.settings
@@ -84,17 +107,14 @@ class Runtime:
                     models=tuple(self.emulator.models),
                     region=self.emulator.region,
                     source="emulator",
+                    timeouts=settings.routing.timeouts,
                 )
             ]
-        timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_s, connect=settings.connect_timeout_s)
-        stream_timeout = aiohttp.ClientTimeout(
-            total=None, connect=settings.connect_timeout_s, sock_read=settings.upstream_timeout_s
-        )
         for config in providers:
             errors = [d for d in check_provider(config) if d.level == "error"]
             provider = None
             if not errors:
-                provider = self._provider(config, timeout, stream_timeout)
+                provider = self._provider(config)
             self.registry.add(
                 ProviderState(
                     provider,
@@ -104,21 +124,93 @@ class Runtime:
                     config.source,
                     disabled_reason=" ".join(d.message for d in errors) or None,
                     families={d.name: d.model for d in config.dedicated if d.model},
+                    timeouts=config.timeouts,
                 )
             )
         self._announce(providers)
+        self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
 
-    def _provider(
-        self, config: ProviderConfig, timeout: aiohttp.ClientTimeout, stream_timeout: aiohttp.ClientTimeout
-    ) -> Provider:
+    def _provider(self, config: ProviderConfig) -> Provider:
         assert self.session is not None
+        timeout, stream_timeout = client_timeouts(config.timeouts)
         signer = signer_for(config) if config.uses_iam else None
         if signer is not None:
             self.signers.append(signer)
         if config.type == "oci":
             return OciNativeProvider(config, self.session, signer, timeout=timeout, stream_timeout=stream_timeout)
-        return OpenAICompatProvider(config, self.session, signer=signer, timeout=timeout, stream_timeout=stream_timeout)
+        pair = None
+        if signer is None and config.api_key.strip():
+            pair = self.secrets[config.name] = self._secret_pair(config)
+        return OpenAICompatProvider(
+            config, self.session, signer=signer, timeout=timeout, stream_timeout=stream_timeout, secrets=pair
+        )
+
+    def _secret_pair(self, config: ProviderConfig) -> SecretPair:
+        values = {"primary": config.api_key.strip(), "secondary": config.api_key_secondary.strip()}
+
+        def rejected(label: SecretLabel) -> None:
+            log.warning(
+                "provider '%s': Oracle rejected the %s secret of its API key (%s)%s",
+                config.name,
+                label,
+                mask(values[label]),
+                "; serving with the other one" if values["secondary"] else "",
+            )
+            self.metrics.on_secret_rejected(config.name, label)
+
+        return SecretPair(values["primary"], values["secondary"] or None, on_unauthorized=rejected)
+
+    def _build_routes(self) -> None:
+        """The configured routes, of the deployments whose providers are in service."""
+        for config in self.settings.routing.routes:
+            deployments = []
+            for wanted in config.deployments:
+                state = self.registry.state(wanted.provider)
+                if state is None or state.provider is None:
+                    why = "is not configured" if state is None else "is out of service"
+                    log.error(
+                        "model '%s': deployment %s left out: its provider %s", config.public_name, wanted.name, why
+                    )
+                    continue
+                deployments.append(self.routes.deployment(state, wanted.model, wanted.weight, wanted.priority))
+            if not deployments:
+                log.error("model '%s' has no deployment in service; it is not served", config.public_name)
+                continue
+            try:
+                route = ModelRoute(config.public_name, tuple(deployments), config.strategy, config.fallbacks)
+                self.routes.add(route)
+            except ValueError as exc:
+                log.error("%s", exc)
+        self._label_metrics()
+
+    def _label_metrics(self) -> None:
+        """The label values /metrics may use: configured and registry models, deployments and providers."""
+        entries = self.registry.entries()
+        names = [d["deployment"] for d in self.routes.router.snapshot()]
+        for name in names:
+            self.breakers.get(str(name))
+        self.metrics.allow(
+            [*self.routes.router.routes, *(e.id for e in entries), *(f"{e.provider}/{e.id}" for e in entries)],
+            [*map(str, names), *(f"{e.provider}/{e.id}" for e in entries)],
+            [state.name for state in self.registry.states],
+        )
+
+    def deployments(self) -> list[dict[str, object]]:
+        """Per deployment, the router's figures and its circuit (/readyz)."""
+        circuits = {row["deployment"]: row for row in self.breakers.snapshot()}
+        rows = []
+        for row in self.routes.router.snapshot():
+            circuit = circuits.get(row["deployment"], {"state": "closed"})
+            rows.append({**row, **{k: v for k, v in circuit.items() if k != "deployment"}})
+        return rows
+
+    def secrets_snapshot(self) -> dict[str, dict[str, object]]:
+        return {name: pair.snapshot() for name, pair in self.secrets.items()}
+
+    def render_metrics(self, accept: str) -> tuple[bytes, str]:
+        self.breakers.refresh()
+        return self.metrics.render(accept)
 
     async def response_store(self) -> ResponseStore:
         """The store, opened on first use: the chat path never loads the database libraries (about 35 MB and
@@ -168,6 +260,7 @@ class Runtime:
                 "model discovery took longer than %.0f s; serving the lists known so far",
                 self.settings.discovery_timeout_s,
             )
+        self._label_metrics()
 
     async def _refresh_models(self) -> None:
         while True:
@@ -222,6 +315,22 @@ def _report(diagnostic: Diagnostic) -> None:
         log.warning("%s", diagnostic.message)
 
 
+class _Resilience:
+    """The runtime as /readyz and /metrics see it."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def deployments(self) -> list[dict[str, object]]:
+        return self._runtime.deployments()
+
+    def secrets(self) -> dict[str, dict[str, object]]:
+        return self._runtime.secrets_snapshot()
+
+    def render_metrics(self, accept: str) -> tuple[bytes, str]:
+        return self._runtime.render_metrics(accept)
+
+
 class Gateway:
     """The ASGI application, with its runtime (registry, upstream pool, emulator) in reach of the CLI and tests."""
 
@@ -241,11 +350,12 @@ def create_app(settings: Settings) -> Gateway:
     runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log))
     registry = runtime.registry
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
-    proxy = ProxyRoutes(registry, runtime.access_log, profiles)
-    responses = ResponsesRoutes(registry, runtime.response_store, profiles, runtime.access_log)
+    routes, dispatcher = runtime.routes, runtime.dispatcher
+    proxy = ProxyRoutes(routes, dispatcher, runtime.access_log, profiles)
+    responses = ResponsesRoutes(routes, dispatcher, runtime.response_store, profiles, runtime.access_log)
     models = ModelRoutes(registry)
-    embeddings = EmbeddingRoutes(registry, runtime.access_log)
-    health = HealthRoutes(registry, lambda: runtime.ready)
+    embeddings = EmbeddingRoutes(routes, dispatcher, runtime.access_log)
+    health = HealthRoutes(registry, lambda: runtime.ready, _Resilience(runtime), settings.master_key)
 
     router = Router()
     router.add("POST", "/v1/chat/completions", proxy.chat)
@@ -258,6 +368,7 @@ def create_app(settings: Settings) -> Gateway:
     router.add_prefix("GET", "/v1/models/", models.get)
     router.add("GET", "/healthz", health.healthz)
     router.add("GET", "/readyz", health.readyz)
+    router.add("GET", "/metrics", health.metrics)
 
     async def lifespan(phase: str) -> None:
         if phase == "startup":

@@ -11,6 +11,7 @@ from ocigate.checks import check_settings
 from ocigate.config import Settings, load_settings
 from ocigate.errors import GatewayError
 from ocigate.oci_doctor import catalogue_probe, profile_findings, region_finding
+from ocigate.secrets_pair import SecretPair
 
 
 async def _started_runtime(settings: Settings):  # type: ignore[no-untyped-def]
@@ -68,6 +69,19 @@ async def doctor(config_file: str | None, *, offline: bool) -> int:
     return 1 if errors else 0
 
 
+def _print_secrets(pair: SecretPair | None, provider: str) -> None:
+    """Which secret of the provider's API key serves, and which one Oracle rejected (masked)."""
+    if pair is None or not pair.failing():
+        return
+    snapshot = pair.snapshot()
+    for label in pair.failing():
+        print(
+            f"WARNING: provider '{provider}': Oracle rejected the {label} secret of its API key "
+            f"({snapshot[label]}); the {pair.active} secret serves. Replace the rejected one (api_key"
+            f"{'_secondary' if label == 'secondary' else ''})."
+        )
+
+
 async def _probe(settings: Settings) -> int:
     """One small chat request per provider in service, its outcome explained."""
     runtime = await _started_runtime(settings)
@@ -87,11 +101,18 @@ async def _probe(settings: Settings) -> int:
             model = chat[0]
             body = orjson.dumps({"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 16})
             try:
-                reply = await state.provider.send("chat/completions", body, model=model)
+                try:
+                    reply = await state.provider.send("chat/completions", body, model=model)
+                except GatewayError as err:
+                    if not (err.retryable and getattr(err, "upstream_status", None) == 401):
+                        raise
+                    reply = await state.provider.send("chat/completions", body, model=model)  # the other secret
             except GatewayError as err:
                 failures += 1
                 print(f"ERROR: provider '{state.name}', model '{model}': {err.message}")
                 continue
+            finally:
+                _print_secrets(runtime.secrets.get(state.name), state.name)
             print(
                 f"OK: provider '{state.name}' answered a chat request for '{model}' "
                 f"(opc-request-id {reply.request_id})."

@@ -5,12 +5,16 @@ Compatible with GoModel's Oracle configuration:
 - ``ORACLE_BASE_URL``, ``ORACLE_API_KEY``, ``ORACLE_MODELS`` (comma-separated, trimmed, duplicates dropped),
   plus ``ORACLE_REGION`` (builds the base URL when none is given) and ``ORACLE_PROJECT`` (sent as
   ``OpenAI-Project`` on the ``/openai/v1`` base) configure the provider named ``oracle``;
-- ``ORACLE_<SUFFIX>_<FIELD>`` configures a provider named ``oracle-<suffix>``;
-- a YAML file's ``providers:`` block (``type``, ``base_url``, ``api_key``, ``models``, ``region``, ``project``)
+- ``ORACLE_<SUFFIX>_<FIELD>`` configures a provider named ``oracle-<suffix>``; ``ORACLE[_<SUFFIX>]_API_KEY_SECONDARY``
+  is the key's other secret (``api_key_secondary``), used when Oracle rejects the first (a rotation);
+- a YAML file's ``providers:`` block (``type``, ``base_url``, ``api_key``, ``api_key_secondary``, ``models``,
+  ``region``, ``project``, ``timeouts``)
   with ``${VAR}`` and ``${VAR:-default}`` expanded from the environment;
 - ``type: oci`` (Oracle's native API) and IAM authentication on either type: ``auth``, ``compartment_id``,
   ``endpoint``, ``config_file``, ``profile``, ``key_content``, ``pass_phrase``, ``dedicated``, ``discovery``,
-  and the ``OCI_*`` variables of the default ``oci`` provider (``config_oci.py`` has the table).
+  and the ``OCI_*`` variables of the default ``oci`` provider (``config_oci.py`` has the table);
+- the ``routing:`` and ``models:`` blocks (deployments, strategies, fallbacks, retries, breakers, timeouts) and
+  ``OCIGATE_REQUEST_BUDGET``, ``OCIGATE_MAX_ATTEMPTS``, ``OCIGATE_*_TIMEOUT`` (``config_routing.py``).
 
 The environment wins over YAML, and ``ORACLE_MODELS`` replaces the YAML ``models:`` of the default provider.
 Nothing here raises for a bad value: problems become :class:`Diagnostic` entries that start-up and
@@ -39,11 +43,13 @@ from ocigate.config_oci import (
     parse_flag,
     read_profile,
 )
+from ocigate.config_routing import RoutingSettings, read_routing, read_timeouts
 from ocigate.config_rules import RequestRule, read_request_rules
 from ocigate.regions import compat_base_url, native_base_url, region_from_url
+from ocigate.routing import Timeouts
 
 PROVIDER_TYPES = ("oracle", "openai", "oci")
-ENV_FIELDS = ("BASE_URL", "API_KEY", "MODELS", "REGION", "PROJECT")
+ENV_FIELDS = ("BASE_URL", "API_KEY_SECONDARY", "API_KEY", "MODELS", "REGION", "PROJECT")  # longest suffix first
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 UNEXPANDED = re.compile(r"\$\{[^}]*\}")
 
@@ -60,7 +66,9 @@ class ProviderConfig:
     name: str
     type: str = "oracle"
     base_url: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
+    api_key_secondary: str = field(default="", repr=False)
+    """The key's other secret: Oracle gives every API key two, so that one can be rotated while the other serves."""
     models: tuple[str, ...] = ()
     region: str | None = None
     project: str | None = None
@@ -84,6 +92,8 @@ class ProviderConfig:
     resource_principal_version: str | None = None
     """``OCI_RESOURCE_PRINCIPAL_VERSION`` as found at start-up, for the checks. Oracle's SDK reads the
     ``OCI_RESOURCE_PRINCIPAL_*`` variables itself, as the OCI runtimes that set them expect."""
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    """Connect, first byte, idle stream and whole reply: ``routing.timeouts`` with this provider's ``timeouts:``."""
 
     @property
     def uses_iam(self) -> bool:
@@ -118,6 +128,9 @@ class Settings:
     force_emulator: bool = False
     request_rules: tuple[RequestRule, ...] = ()
     """Per model family, what the gateway drops or keeps in requests on top of its defaults."""
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    grace_period_s: float = 30.0
+    """On SIGTERM, how long in-flight requests and streams may run on before the process exits."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -278,6 +291,7 @@ def _provider(
             type=provider_type,
             base_url=base_url.rstrip("/"),
             api_key=_str(fields.get("api_key")),
+            api_key_secondary=_str(fields.get("api_key_secondary")),
             models=_yaml_models(fields.get("models")),
             region=region or region_from_url(base_url),
             project=_str(fields.get("project")) or None,
@@ -323,6 +337,9 @@ def load_settings(
     diagnostics.extend(problems)
     rules, rule_problems = read_request_rules(document.get("request_rules"))
     diagnostics.extend(Diagnostic("error", None, problem) for problem in rule_problems)
+    routing, routing_problems = read_routing(document, env)
+    diagnostics.extend(Diagnostic("error", None, problem) for problem in routing_problems)
+    providers = _with_timeouts(providers, document, routing.timeouts, diagnostics)
 
     def number(name: str, default: float) -> float:
         raw = env.get(name)
@@ -352,8 +369,26 @@ def load_settings(
         emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",
         force_emulator=force_emulator or _flag(env.get("OCIGATE_EMULATOR")),
         request_rules=rules,
+        routing=routing,
+        grace_period_s=number("OCIGATE_GRACE_PERIOD", 30.0),
     )
     return replace(settings, diagnostics=tuple(diagnostics))
+
+
+def _with_timeouts(
+    providers: list[ProviderConfig], document: dict[str, Any], base: Timeouts, diagnostics: list[Diagnostic]
+) -> list[ProviderConfig]:
+    """Each provider's timeouts: the routing defaults, with its own ``timeouts:`` from the YAML over them."""
+    block = document.get("providers")
+    entries = block if isinstance(block, dict) else {}
+    found: list[ProviderConfig] = []
+    for provider in providers:
+        entry = entries.get(provider.name)
+        own = entry.get("timeouts") if isinstance(entry, dict) else None
+        timeouts, problems = read_timeouts(own, base, f"providers.{provider.name}.timeouts")
+        diagnostics.extend(Diagnostic("warning", provider.name, problem) for problem in problems)
+        found.append(replace(provider, timeouts=timeouts))
+    return found
 
 
 def with_providers(settings: Settings, providers: tuple[ProviderConfig, ...]) -> Settings:

@@ -6,6 +6,9 @@ management API under IAM) when that answers with a non-empty list, merged with i
 API-key path has no listing). Every model has a kind (chat, embeddings or rerank): from the listing, else from
 the model family of a dedicated endpoint, else from the catalogue or the name. Listings are asked again
 periodically; a failed listing keeps the last good one.
+
+:class:`RouteTable` gives every request its route: a configured one (``models:`` in the config file, several
+deployments), else a route of the one deployment the registry names, made on first use and kept in the router.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from ocigate.errors import GatewayError, ModelNotFound, ProviderUnavailable
 from ocigate.metadata import ModelKind, model_kind
 from ocigate.providers.base import ListedModel, Provider
+from ocigate.routing import Deployment, ModelRoute, Resolved, Router, Timeouts
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class ProviderState:
     discovery_note: str = "not asked yet"
     families: dict[str, str] = field(default_factory=dict)
     """Dedicated endpoints' names → the model family behind them, for their kind."""
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def kind_of(self, model: str) -> ModelKind:
         for listed in self.discovered:
@@ -68,6 +73,9 @@ class Registry:
     states: list[ProviderState] = field(default_factory=list)
     _by_name: dict[str, tuple[ProviderState, ModelEntry]] = field(default_factory=dict)
 
+    def state(self, name: str) -> ProviderState | None:
+        return next((state for state in self.states if state.name == name), None)
+
     def add(self, state: ProviderState) -> None:
         self.states.append(state)
         self._rebuild()
@@ -88,6 +96,9 @@ class Registry:
     def find(self, model: str) -> ModelEntry | None:
         found = self._by_name.get(model)
         return found[1] if found else None
+
+    def entry(self, model: str) -> tuple[ProviderState, ModelEntry] | None:
+        return self._by_name.get(model)
 
     def resolve(self, model: str) -> Target:
         found = self._by_name.get(model)
@@ -134,3 +145,60 @@ class Registry:
         else:
             state.discovered = ()
             state.discovery_note = "the upstream has no /models listing; serving the configured list"
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A request's route, the deployment it pinned (if any) and the kind of model it serves."""
+
+    route: ModelRoute
+    pin: str | None
+    kind: ModelKind
+
+
+class RouteTable:
+    """Model names to routes. Usage::
+
+    table = RouteTable(registry, router)
+    routed = table.resolve("gpt-oss")          # configured: its deployments, strategy and fallbacks
+    routed = table.resolve("xai.grok-4")       # not configured: the registry's provider, one deployment
+    """
+
+    def __init__(self, registry: Registry, router: Router) -> None:
+        self._registry = registry
+        self.router = router
+        self._kinds: dict[str, ModelKind] = {}
+        self._deployments: dict[str, Deployment] = {}
+
+    def deployment(self, state: ProviderState, model: str, weight: float = 1.0, priority: int = 0) -> Deployment:
+        """The one deployment of ``model`` on ``state``'s provider (configured weight and priority kept)."""
+        name = f"{state.name}/{model}"
+        found = self._deployments.get(name)
+        if found is None:
+            assert state.provider is not None
+            found = Deployment(name, state.provider, model, weight, priority, timeouts=state.timeouts)
+            self._deployments[name] = found
+        return found
+
+    def add(self, route: ModelRoute) -> None:
+        """A configured route; its kind is its first deployment's."""
+        self.router.add(route)
+        first = route.deployments[0]
+        state = self._registry.state(first.provider.name)
+        self._kinds[route.public_name] = state.kind_of(first.upstream_model) if state else "chat"
+
+    def resolve(self, model: str) -> Routed:
+        resolved = self.router.resolve(model)
+        if resolved is None:
+            resolved = self._from_registry(model)
+        return Routed(resolved.route, resolved.pin, self._kinds.get(resolved.route.public_name, "chat"))
+
+    def _from_registry(self, model: str) -> Resolved:
+        target = self._registry.resolve(model)  # raises ModelNotFound, ProviderUnavailable
+        found = self._registry.entry(model)
+        assert found is not None
+        state, entry = found
+        route = ModelRoute(model, (self.deployment(state, target.upstream_model),))
+        self._kinds[model] = entry.kind
+        self.router.add(route)
+        return Resolved(route, None)

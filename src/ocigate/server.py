@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 
 import uvicorn
@@ -11,9 +12,19 @@ import uvicorn
 class GatewayServer(uvicorn.Server):
     """Drains on SIGTERM or SIGINT, then exits 0.
 
+    On the signal uvicorn stops accepting connections, closes idle keep-alive ones, and lets requests and streams
+    in flight run to their end for up to the grace period (``OCIGATE_GRACE_PERIOD``, 30 s by default: the gateway's
+    settings set ``timeout_graceful_shutdown``); then the lifespan closes the upstream pool and flushes the logs.
     uvicorn re-raises a caught signal once its graceful shutdown is over, so the process would die of that
     signal; a service manager (systemd, Kubernetes) should see a clean exit after a clean drain instead.
     """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        runtime = getattr(config.app, "runtime", None)
+        grace = getattr(getattr(runtime, "settings", None), "grace_period_s", None)
+        if isinstance(grace, int | float):
+            config.timeout_graceful_shutdown = int(math.ceil(grace))
+        super().__init__(config)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

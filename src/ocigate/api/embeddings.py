@@ -16,10 +16,12 @@ from typing import Any
 import orjson
 
 from ocigate.access import AccessLog
-from ocigate.api.proxy import id_headers, parse_object, require_kind
+from ocigate.api.proxy import dispatch_headers, id_headers, parse_object, require_kind
 from ocigate.asgi import JSON_HEADERS, Request, Response
+from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest
-from ocigate.registry import Registry
+from ocigate.registry import RouteTable
+from ocigate.routing import Deployment
 
 JSON = dict[str, Any]
 
@@ -39,8 +41,9 @@ def _check_rerank(payload: JSON) -> None:
 
 
 class EmbeddingRoutes:
-    def __init__(self, registry: Registry, access_log: AccessLog) -> None:
-        self._registry = registry
+    def __init__(self, routes: RouteTable, dispatcher: Dispatcher, access_log: AccessLog) -> None:
+        self._routes = routes
+        self._dispatcher = dispatcher
         self._access = access_log
 
     async def embeddings(self, request: Request) -> Response:
@@ -57,27 +60,38 @@ class EmbeddingRoutes:
         if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         check(payload)
-        target = self._registry.resolve(model)
-        require_kind(target, kind, f"/v1/{kind}")
-        if target.upstream_model != model:
-            body = orjson.dumps({**payload, "model": target.upstream_model})
+        routed = self._routes.resolve(model)
+        require_kind(model, routed.kind, kind, f"/v1/{kind}")
+
+        def body_for(deployment: Deployment) -> bytes:
+            if deployment.upstream_model == model:
+                return body
+            return orjson.dumps({**payload, "model": deployment.upstream_model})
+
         request_id = secrets.token_hex(8)
-        status, upstream_id = 500, None
+        status, upstream_id, served, attempts = 500, None, None, "0"
         try:
-            reply = await target.provider.send(kind, body, model=target.upstream_model)
-            status, upstream_id = reply.status, reply.request_id
+            sent = await self._dispatcher.send(routed.route, kind, body_for, pin=routed.pin)
+            status, upstream_id = sent.reply.status, sent.reply.request_id
+            served, attempts = sent.deployment, str(len(sent.attempts))
         except GatewayError as err:
-            status = err.status
+            status, attempts = err.status, err.headers.get("x-ocigate-attempts", "0")
             raise
         finally:
             self._access.request(
                 request_id=request_id,
                 path=f"/v1/{kind}",
-                model=target.entry.id,
-                provider=target.entry.provider,
+                model=model,
+                provider=served.provider.name if served is not None else "-",
                 status=status,
                 started=started,
                 opc_request_id=upstream_id,
+                deployment=served.name if served is not None else "-",
+                attempts=attempts,
             )
-        headers = [*JSON_HEADERS, *id_headers(request_id, reply.request_id, target.provider.name)]
-        return Response(reply.body, reply.status, headers)
+        headers = [
+            *JSON_HEADERS,
+            *id_headers(request_id, sent.reply.request_id, sent.deployment.provider.name),
+            *dispatch_headers(sent.headers()),
+        ]
+        return Response(sent.reply.body, sent.reply.status, headers)

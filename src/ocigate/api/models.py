@@ -1,12 +1,15 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}`` in OpenAI's shape, plus the health endpoints."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}`` in OpenAI's shape, plus the health endpoints and ``/metrics``."""
 
 from __future__ import annotations
 
+import hmac
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ocigate.asgi import Request, Response, json_response
-from ocigate.errors import ModelNotFound
+from ocigate.auth import presented_key
+from ocigate.errors import AuthenticationFailed, ModelNotFound, NotFound
 from ocigate.metadata import model_metadata
 from ocigate.registry import ModelEntry, Registry
 
@@ -54,10 +57,28 @@ class ModelRoutes:
         return json_response(self._card(entry, model))
 
 
+class Resilience(Protocol):
+    """What /readyz and /metrics show of routing: deployments, circuits and secrets (``app.Runtime``)."""
+
+    def deployments(self) -> list[dict[str, object]]: ...
+
+    def secrets(self) -> dict[str, dict[str, object]]: ...
+
+    def render_metrics(self, accept: str) -> tuple[bytes, str]: ...
+
+
 class HealthRoutes:
-    def __init__(self, registry: Registry, is_ready: Any) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        is_ready: Callable[[], bool],
+        resilience: Resilience | None = None,
+        master_key: str | None = None,
+    ) -> None:
         self._registry = registry
         self._is_ready = is_ready
+        self._resilience = resilience
+        self._master_key = master_key.encode("utf-8") if master_key else None
 
     async def healthz(self, request: Request) -> Response:
         return json_response({"status": "ok"})
@@ -74,7 +95,21 @@ class HealthRoutes:
             }
             for state in self._registry.states
         ]
+        # Open circuits do not make the gateway unready: routing skips them, and a restart would not help.
         ready = bool(self._is_ready()) and any(p["in_service"] for p in providers)
-        return json_response(
-            {"status": "ready" if ready else "starting", "providers": providers}, 200 if ready else 503
-        )
+        body: dict[str, object] = {"status": "ready" if ready else "starting", "providers": providers}
+        if self._resilience is not None:
+            body["deployments"] = self._resilience.deployments()
+            body["secrets"] = self._resilience.secrets()
+        return json_response(body, 200 if ready else 503)
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus text (or OpenMetrics when asked for), behind the master key when one is set."""
+        if self._master_key is not None:
+            key = presented_key(request)
+            if key is None or not hmac.compare_digest(key.encode("utf-8"), self._master_key):
+                raise AuthenticationFailed("/metrics needs the gateway's key as 'Authorization: Bearer <key>'.")
+        if self._resilience is None:
+            raise NotFound("No metrics are collected.")
+        body, content_type = self._resilience.render_metrics(request.headers.get("accept", ""))
+        return Response(body, 200, [(b"content-type", content_type.encode("latin-1"))])

@@ -1,7 +1,9 @@
-"""``POST /v1/chat/completions`` and ``POST /v1/responses``: validate, resolve the model, forward, relay.
+"""``POST /v1/chat/completions``: validate, route the model, dispatch (retries, failover, fallbacks), relay.
 
-The hot path: one JSON parse of the request (re-serialised only when the model name must change), the upstream
-body returned as received, and stream events relayed as they arrive.
+The hot path: one JSON parse of the request (re-serialised only when a deployment's model name or family needs
+it), the upstream body returned as received, and stream events relayed as they arrive. The response names the
+deployment that served and the attempts made (``x-ocigate-deployment``, ``x-ocigate-attempts``,
+``x-ocigate-attempt-log``), as does the access log.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -17,9 +19,11 @@ import orjson
 from ocigate.access import AccessLog
 from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse
 from ocigate.catalog import find_model
+from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest
 from ocigate.providers.base import UpstreamStream
-from ocigate.registry import Registry, Target
+from ocigate.registry import RouteTable
+from ocigate.routing import Deployment
 from ocigate.sse import DONE_EVENT, encode_event
 from ocigate.translate.sanitize import profile_for, sanitize_chat_request
 from ocigate.translate.sanitize_profile import SanitizeProfile
@@ -50,12 +54,11 @@ _ROUTE_OF_KIND = {
 }
 
 
-def require_kind(target: Target, kind: str, route: str) -> None:
+def require_kind(model: str, found: str, kind: str, route: str) -> None:
     """A clear 400 for a model sent to the wrong endpoint (an embedding model to chat, a chat model to rerank)."""
-    found = target.entry.kind
     if found != kind:
         raise InvalidRequest(
-            f"Model '{target.entry.id}' is {'an' if found == 'embeddings' else 'a'} {found} model, which {route} "
+            f"Model '{model}' is {'an' if found == 'embeddings' else 'a'} {found} model, which {route} "
             f"cannot use: send it to {_ROUTE_OF_KIND.get(found, 'its own endpoint')}.",
             param="model",
         )
@@ -66,17 +69,43 @@ def stream_error_event(exc: BaseException) -> bytes:
     return encode_event(err.to_json())
 
 
+def dispatch_headers(headers: dict[str, str]) -> Headers:
+    return [(name.encode(), value.encode("latin-1")) for name, value in headers.items()]
+
+
 class ProxyRoutes:
     def __init__(
-        self, registry: Registry, access_log: AccessLog, profiles: Mapping[str, SanitizeProfile] | None = None
+        self,
+        routes: RouteTable,
+        dispatcher: Dispatcher,
+        access_log: AccessLog,
+        profiles: Mapping[str, SanitizeProfile] | None = None,
     ) -> None:
-        self._registry = registry
+        self._routes = routes
+        self._dispatcher = dispatcher
         self._access = access_log
         self._access_log = access_log.enabled
         self._profiles = profiles
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
         return await self._forward(request, "chat/completions", _check_chat)
+
+    def _body_for(self, payload: dict[str, Any], body: bytes) -> Callable[[Deployment], bytes]:
+        """The request for a deployment: its upstream model name, cleaned for its family on Oracle; the bytes as
+        received when nothing changed."""
+        model = payload.get("model")
+
+        def body_for(deployment: Deployment) -> bytes:
+            outgoing = payload
+            if deployment.upstream_model != model:
+                outgoing = {**payload, "model": deployment.upstream_model}
+            if deployment.provider.type == "oracle":
+                # Oracle answers 400 to what OpenAI ignores: clean the request for the model's family.
+                info = find_model(deployment.upstream_model)
+                outgoing = sanitize_chat_request(outgoing, info, profile_for(info, self._profiles))
+            return body if outgoing is payload else orjson.dumps(outgoing)
+
+        return body_for
 
     async def _forward(self, request: Request, path: str, check: Any) -> Response | StreamingResponse:
         started = time.perf_counter()
@@ -86,37 +115,49 @@ class ProxyRoutes:
         if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         check(payload)
-        target = self._registry.resolve(model)
-        require_kind(target, "chat", f"/v1/{path}")
-        outgoing = payload
-        if target.upstream_model != model:
-            outgoing = {**payload, "model": target.upstream_model}
-        if target.entry.provider_type == "oracle":
-            # Oracle answers 400 to what OpenAI ignores: clean the request for the model's family.
-            info = find_model(target.upstream_model)
-            outgoing = sanitize_chat_request(outgoing, info, profile_for(info, self._profiles))
-        if outgoing is not payload:
-            body = orjson.dumps(outgoing)
+        routed = self._routes.resolve(model)
+        require_kind(model, routed.kind, "chat", f"/v1/{path}")
+        body_for = self._body_for(payload, body)
         request_id = secrets.token_hex(8)
-        provider = target.provider
+        dispatcher = self._dispatcher
         try:
-            if outgoing.get("stream") is True:
-                upstream = await provider.open_stream(path, body, model=target.upstream_model)
-                headers = [*SSE_HEADERS, *id_headers(request_id, upstream.request_id, provider.name)]
-                relay = self._relay(upstream, path, target, request_id, started)
+            if payload.get("stream") is True:
+                opened = await dispatcher.open_stream(routed.route, path, body_for, pin=routed.pin)
+                served = opened.deployment
+                headers = [
+                    *SSE_HEADERS,
+                    *id_headers(request_id, opened.stream.request_id, served.provider.name),
+                    *dispatch_headers(opened.headers()),
+                ]
+                relay = self._relay(opened.stream, path, model, served, len(opened.attempts), request_id, started)
                 return StreamingResponse(relay, headers=headers, on_error=stream_error_event)
-            reply = await provider.send(path, body, model=target.upstream_model)
+            sent = await dispatcher.send(routed.route, path, body_for, pin=routed.pin)
         except GatewayError as err:
             if self._access_log:
-                self._log(request_id, path, target, err.status, getattr(err, "upstream_code", None), None, started)
+                attempts = err.headers.get("x-ocigate-attempts", "0")
+                upstream_code = getattr(err, "upstream_code", None)
+                self._log(request_id, path, model, None, attempts, err.status, upstream_code, None, started)
             raise
+        reply, served = sent.reply, sent.deployment
         if self._access_log:
-            self._log(request_id, path, target, reply.status, None, reply.request_id, started)
-        headers = [*JSON_HEADERS, *id_headers(request_id, reply.request_id, provider.name)]
+            attempts = str(len(sent.attempts))
+            self._log(request_id, path, model, served, attempts, reply.status, None, reply.request_id, started)
+        headers = [
+            *JSON_HEADERS,
+            *id_headers(request_id, reply.request_id, served.provider.name),
+            *dispatch_headers(sent.headers()),
+        ]
         return Response(reply.body, reply.status, headers)
 
     async def _relay(
-        self, upstream: UpstreamStream, path: str, target: Target, request_id: str, started: float
+        self,
+        upstream: UpstreamStream,
+        path: str,
+        model: str,
+        served: Deployment,
+        attempts: int,
+        request_id: str,
+        started: float,
     ) -> AsyncIterator[bytes]:
         last = b""
         status = 200
@@ -135,30 +176,35 @@ class ProxyRoutes:
         finally:
             await upstream.aclose()
             if self._access_log:
-                self._log(request_id, path, target, status, None, upstream.request_id, started, stream=True)
+                self._log(
+                    request_id, path, model, served, str(attempts), status, None, upstream.request_id, started, True
+                )
 
     def _log(
         self,
         request_id: str,
         path: str,
-        target: Target,
+        model: str,
+        served: Deployment | None,
+        attempts: str,
         status: int,
         upstream_code: str | None,
         opc_request_id: str | None,
         started: float,
-        *,
         stream: bool = False,
     ) -> None:
         self._access.request(
             request_id=request_id,
             path=f"/v1/{path}",
-            model=target.entry.id,
-            provider=target.entry.provider,
+            model=model,
+            provider=served.provider.name if served is not None else "-",
             status=status,
             started=started,
             opc_request_id=opc_request_id,
             upstream_code=upstream_code,
             stream=stream,
+            deployment=served.name if served is not None else "-",
+            attempts=attempts,
         )
 
 

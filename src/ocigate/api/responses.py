@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ocigate.access import AccessLog
-from ocigate.api.proxy import id_headers, parse_object, require_kind, stream_error_event
-from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Request, Response, StreamingResponse, json_response
+from ocigate.api.proxy import dispatch_headers, id_headers, parse_object, require_kind, stream_error_event
+from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse, json_response
 from ocigate.catalog import find_model
+from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest, NotFound
-from ocigate.registry import Registry, Target
+from ocigate.providers.base import UpstreamStream
+from ocigate.registry import RouteTable
+from ocigate.routing import Deployment
 from ocigate.sse import parse_events
 from ocigate.store.records import StoredResponse
 from ocigate.translate.responses_items import input_items
@@ -42,24 +45,30 @@ log = logging.getLogger("ocigate.responses")
 _DROPPED_UPSTREAM = ("previous_response_id",)
 
 
-def has_native_responses(target: Target) -> bool:
+def has_native_responses(deployment: Deployment) -> bool:
     """Whether to send a Responses request to the upstream as is: an OpenAI-compatible upstream, and a model
     that Oracle serves on ``/responses`` (not Meta or Cohere)."""
-    if not getattr(target.provider, "serves_responses", True):
+    if not getattr(deployment.provider, "serves_responses", True):
         return False
-    info = find_model(target.upstream_model)
+    info = find_model(deployment.upstream_model)
     return info is None or info.supports_responses
+
+
+def _path(deployment: Deployment) -> str:
+    return "responses" if has_native_responses(deployment) else "chat/completions"
 
 
 class ResponsesRoutes:
     def __init__(
         self,
-        registry: Registry,
+        routes: RouteTable,
+        dispatcher: Dispatcher,
         store: Callable[[], Awaitable[ResponseStore]],
         profiles: Mapping[str, SanitizeProfile] | None = None,
         access_log: AccessLog | None = None,
     ) -> None:
-        self._registry = registry
+        self._routes = routes
+        self._dispatcher = dispatcher
         self._store = store
         self._profiles = profiles
         self._access = access_log or AccessLog(enabled=False)
@@ -75,8 +84,8 @@ class ResponsesRoutes:
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         if payload.get("input") is None:
             raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
-        target = self._registry.resolve(model)
-        require_kind(target, "chat", "/v1/responses")
+        routed = self._routes.resolve(model)
+        require_kind(model, routed.kind, "chat", "/v1/responses")
         store = await self._require_store()
         history: list[JSON] = []
         previous = payload.get("previous_response_id")
@@ -94,25 +103,73 @@ class ResponsesRoutes:
             for record in chain:
                 history += record.input_items
                 history += [item for item in record.response.get("output") or [] if isinstance(item, dict)]
-        keep = payload.get("store") is not False
+        keep = store if payload.get("store") is not False else None
         stream = payload.get("stream") is True
+        body_for = self._body_for(payload, history)
+        dispatcher = self._dispatcher
         try:
-            if has_native_responses(target):
-                response = await self._native(payload, target, history, store if keep else None)
-            else:
-                response = await self._translated(payload, target, history, store if keep else None)
+            if stream:
+                opened = await dispatcher.open_stream(routed.route, _path, body_for, pin=routed.pin)
+                served, upstream_id, extra = opened.deployment, opened.stream.request_id, opened.headers()
+                if has_native_responses(served):
+                    chunks = self._native_stream(opened.stream, payload, served, keep)
+                else:
+                    chunks = self._translated_stream(opened.stream, payload, served, keep)
+                headers = self._headers(SSE_HEADERS, served, upstream_id, extra)
+                logged = self._logged(chunks, model, served, extra, started, headers)
+                return StreamingResponse(logged, headers=headers, on_error=stream_error_event)
+            sent = await dispatcher.send(routed.route, _path, body_for, pin=routed.pin)
         except GatewayError as err:
             upstream_code = getattr(err, "upstream_code", None)
-            self._log(target, err.status, started, stream, [], upstream_code=upstream_code)
+            self._log(model, None, err.headers, err.status, started, stream, [], upstream_code=upstream_code)
             raise
-        if isinstance(response, StreamingResponse):
-            response.chunks = self._logged(response.chunks, target, started, response.headers)
+        served, reply, extra = sent.deployment, sent.reply, sent.headers()
+        headers = self._headers(JSON_HEADERS, served, reply.request_id, extra)
+        if has_native_responses(served):
+            if keep is not None:
+                await _save(keep, payload, orjson.loads(reply.body), served)
+            response = Response(reply.body, reply.status, headers)
         else:
-            self._log(target, response.status, started, stream, response.headers)
+            created = from_chat_response(
+                orjson.loads(reply.body), payload, response_id=_new_id(), created_at=int(time.time())
+            )
+            created["model"] = payload["model"]
+            if keep is not None:
+                await _save(keep, payload, created, served)
+            response = Response(orjson.dumps(created), 200, headers)
+        self._log(model, served, extra, response.status, started, stream, headers)
         return response
 
+    def _body_for(self, payload: JSON, history: list[JSON]) -> Callable[[Deployment], bytes]:
+        """The native Responses request or the translated Chat Completions request, per deployment."""
+
+        def body_for(deployment: Deployment) -> bytes:
+            if has_native_responses(deployment):
+                upstream: JSON = {k: v for k, v in payload.items() if k not in _DROPPED_UPSTREAM}
+                upstream["model"] = deployment.upstream_model
+                upstream["store"] = False  # the gateway stores; Oracle's storage is bound to one region and key
+                if history:
+                    upstream["input"] = [*history, *input_items(payload)]
+                return orjson.dumps(upstream)
+            chat = to_chat_request(payload, history)
+            chat["model"] = deployment.upstream_model
+            info = find_model(deployment.upstream_model)
+            return orjson.dumps(sanitize_chat_request(chat, info, profile_for(info, self._profiles)))
+
+        return body_for
+
+    @staticmethod
+    def _headers(base: Headers, served: Deployment, upstream_id: str | None, extra: dict[str, str]) -> Headers:
+        return [*base, *id_headers(secrets.token_hex(8), upstream_id, served.provider.name), *dispatch_headers(extra)]
+
     async def _logged(
-        self, chunks: AsyncIterator[bytes], target: Target, started: float, headers: list[tuple[bytes, bytes]]
+        self,
+        chunks: AsyncIterator[bytes],
+        model: str,
+        served: Deployment,
+        extra: dict[str, str],
+        started: float,
+        headers: Headers,
     ) -> AsyncIterator[bytes]:
         status = 200
         try:
@@ -122,117 +179,74 @@ class ResponsesRoutes:
             status = 499  # the client went away
             raise
         finally:
-            self._log(target, status, started, True, headers)
+            self._log(model, served, extra, status, started, True, headers)
 
     def _log(
         self,
-        target: Target,
+        model: str,
+        served: Deployment | None,
+        extra: Mapping[str, str],
         status: int,
         started: float,
         stream: bool,
-        headers: list[tuple[bytes, bytes]],
+        headers: Headers,
         upstream_code: str | None = None,
     ) -> None:
         found = dict(headers)
         self._access.request(
             request_id=found.get(b"x-request-id", b"-").decode(),
             path="/v1/responses",
-            model=target.entry.id,
-            provider=target.entry.provider,
+            model=model,
+            provider=served.provider.name if served is not None else "-",
             status=status,
             started=started,
             opc_request_id=found[b"opc-request-id"].decode("latin-1") if b"opc-request-id" in found else None,
             upstream_code=upstream_code,
             stream=stream,
+            deployment=served.name if served is not None else "-",
+            attempts=extra.get("x-ocigate-attempts", "0"),
         )
 
-    async def _native(
-        self, payload: JSON, target: Target, history: list[JSON], store: ResponseStore | None
-    ) -> Response | StreamingResponse:
-        upstream: JSON = {k: v for k, v in payload.items() if k not in _DROPPED_UPSTREAM}
-        upstream["model"] = target.upstream_model
-        upstream["store"] = False  # the gateway stores; Oracle's storage is bound to one region and key
-        if history:
-            upstream["input"] = [*history, *input_items(payload)]
-        body = orjson.dumps(upstream)
-        provider = target.provider
-        if payload.get("stream") is True:
-            stream = await provider.open_stream("responses", body, model=target.upstream_model)
+    async def _native_stream(
+        self, stream: UpstreamStream, payload: JSON, served: Deployment, store: ResponseStore | None
+    ) -> AsyncIterator[bytes]:
+        final: JSON | None = None
+        try:
+            async for block in stream:
+                if b"response.completed" in block or b"response.incomplete" in block:
+                    final = _final_from(block) or final
+                yield block
+        finally:
+            await stream.aclose()
+        if final is not None and store is not None:
+            await _save(store, payload, final, served)
 
-            async def relay() -> AsyncIterator[bytes]:
-                final: JSON | None = None
-                try:
-                    async for block in stream:
-                        if b"response.completed" in block or b"response.incomplete" in block:
-                            final = _final_from(block) or final
-                        yield block
-                finally:
-                    await stream.aclose()
-                if final is not None and store is not None:
-                    await _save(store, payload, final, target)
-
-            headers = [*SSE_HEADERS, *id_headers(secrets.token_hex(8), stream.request_id, provider.name)]
-            return StreamingResponse(relay(), headers=headers, on_error=stream_error_event)
-        reply = await provider.send("responses", body, model=target.upstream_model)
+    async def _translated_stream(
+        self, stream: UpstreamStream, payload: JSON, served: Deployment, store: ResponseStore | None
+    ) -> AsyncIterator[bytes]:
+        translator = ResponsesStreamTranslator({**payload}, _new_id(), int(time.time()))
+        try:
+            yield b"".join(translator.start())
+            async for block in stream:
+                out: list[bytes] = []
+                for event in parse_events(block):
+                    if event.is_done or not event.data:
+                        continue
+                    chunk = orjson.loads(event.data)
+                    if isinstance(chunk, dict) and "error" in chunk:
+                        out += translator.fail(str(chunk["error"].get("message", "upstream error")))
+                    elif isinstance(chunk, dict):
+                        out += translator.feed(chunk)
+                if out:
+                    yield b"".join(out)
+            yield b"".join(translator.finish())
+        except GatewayError as err:
+            yield b"".join(translator.fail(err.message))
+            return
+        finally:
+            await stream.aclose()
         if store is not None:
-            await _save(store, payload, orjson.loads(reply.body), target)
-        return Response(
-            reply.body,
-            reply.status,
-            [*JSON_HEADERS, *id_headers(secrets.token_hex(8), reply.request_id, provider.name)],
-        )
-
-    async def _translated(
-        self, payload: JSON, target: Target, history: list[JSON], store: ResponseStore | None
-    ) -> Response | StreamingResponse:
-        chat = to_chat_request(payload, history)
-        chat["model"] = target.upstream_model
-        info = find_model(target.upstream_model)
-        chat = sanitize_chat_request(chat, info, profile_for(info, self._profiles))
-        response_id = "resp_" + secrets.token_hex(24)
-        created_at = int(time.time())
-        provider = target.provider
-        if payload.get("stream") is not True:
-            reply = await provider.send("chat/completions", orjson.dumps(chat), model=target.upstream_model)
-            response = from_chat_response(
-                orjson.loads(reply.body), payload, response_id=response_id, created_at=created_at
-            )
-            response["model"] = payload["model"]
-            if store is not None:
-                await _save(store, payload, response, target)
-            return json_response(response, headers=id_headers(secrets.token_hex(8), reply.request_id, provider.name))
-        stream = await provider.open_stream("chat/completions", orjson.dumps(chat), model=target.upstream_model)
-        translator = ResponsesStreamTranslator({**payload}, response_id, created_at)
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield b"".join(translator.start())
-                async for block in stream:
-                    out: list[bytes] = []
-                    for event in parse_events(block):
-                        if event.is_done or not event.data:
-                            continue
-                        chunk = orjson.loads(event.data)
-                        if isinstance(chunk, dict) and "error" in chunk:
-                            out += translator.fail(str(chunk["error"].get("message", "upstream error")))
-                        elif isinstance(chunk, dict):
-                            out += translator.feed(chunk)
-                    if out:
-                        yield b"".join(out)
-                yield b"".join(translator.finish())
-            except GatewayError as err:
-                yield b"".join(translator.fail(err.message))
-                return
-            except asyncio.CancelledError:
-                raise
-            finally:
-                await stream.aclose()
-            if store is not None:
-                await _save(store, payload, translator.final_response(), target)
-
-        return StreamingResponse(
-            events(), headers=[*SSE_HEADERS, *id_headers(secrets.token_hex(8), stream.request_id, provider.name)]
-        )
+            await _save(store, payload, translator.final_response(), served)
 
     async def read(self, request: Request) -> Response:
         """``GET /v1/responses/{id}`` and ``GET /v1/responses/{id}/input_items``."""
@@ -267,7 +281,11 @@ def _final_from(block: bytes) -> JSON | None:
     return None
 
 
-async def _save(store: ResponseStore, payload: JSON, response: JSON, target: Target) -> None:
+def _new_id() -> str:
+    return "resp_" + secrets.token_hex(24)
+
+
+async def _save(store: ResponseStore, payload: JSON, response: JSON, served: Deployment) -> None:
     response_id = str(response.get("id") or "")
     if not response_id:
         return

@@ -1,6 +1,9 @@
-"""Upstream providers: one module per kind of upstream; each makes one attempt and raises typed errors."""
+"""Upstream providers: one module per kind of upstream; each makes one attempt and raises typed errors.
+
+The package imports only the protocol (``base``), so that ``config`` may import ``routing`` without a cycle through
+the provider modules, which read ``ProviderConfig``.
+"""
 
 from ocigate.providers.base import ListedModel, Provider, UpstreamReply, UpstreamStream
-from ocigate.providers.openai_compat import OpenAICompatProvider
 
-__all__ = ["ListedModel", "OpenAICompatProvider", "Provider", "UpstreamReply", "UpstreamStream"]
+__all__ = ["ListedModel", "Provider", "UpstreamReply", "UpstreamStream"]

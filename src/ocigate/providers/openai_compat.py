@@ -9,6 +9,10 @@ Under IAM (``auth: user_principal`` and the others) requests are signed instead 
 name their compartment (``opc-compartment-id`` and, as oci-openai does for older servers, ``CompartmentId``) on
 the ``/20231130/actions/v1`` base, or their project (``OpenAI-Project``) on ``/openai/v1`` (doc §2.3); models are
 then listed through Oracle's management API, as for ``type: oci``.
+
+With an API key, the provider may hold both of its secrets (a :class:`~ocigate.secrets_pair.SecretPair`): a 401
+moves it to the other secret and is marked ``retryable`` when it did, so that the dispatcher tries again at once;
+the key's rotation then fails no request. The header sets of both secrets are built once, not per request.
 """
 
 from __future__ import annotations
@@ -27,10 +31,21 @@ from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oci_discovery import list_oci_models, management_url
 from ocigate.providers.oci_http import SignedHttp
 from ocigate.regions import uses_openai_base
+from ocigate.routing import Timeouts
+from ocigate.secrets_pair import SecretPair
 from ocigate.sse import SSEFramer, encode_event
 
 _CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
 READ_SIZE = 64 * 1024
+
+
+def client_timeouts(timeouts: Timeouts) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
+    """aiohttp's timeouts for whole replies (``total`` is ``reply_s``, which the dispatcher relies on to skip a
+    timer of its own) and for streams (no total; ``sock_read`` is the idle limit)."""
+    return (
+        aiohttp.ClientTimeout(total=timeouts.reply_s, connect=timeouts.connect_s),
+        aiohttp.ClientTimeout(total=None, connect=timeouts.connect_s, sock_read=timeouts.idle_s),
+    )
 
 
 class OpenAICompatProvider:
@@ -42,6 +57,7 @@ class OpenAICompatProvider:
         signer: OciRequestSigner | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         stream_timeout: aiohttp.ClientTimeout | None = None,
+        secrets: SecretPair | None = None,
     ) -> None:
         self.name = config.name
         self.type = config.type
@@ -51,8 +67,10 @@ class OpenAICompatProvider:
         self._config = config
         self._session = session
         self._signed = SignedHttp(session, signer) if signer is not None else None
-        self._timeout = timeout or aiohttp.ClientTimeout(total=600, connect=10)
-        self._stream_timeout = stream_timeout or aiohttp.ClientTimeout(total=None, connect=10, sock_read=600)
+        self._timeout, self._stream_timeout = client_timeouts(config.timeouts)
+        self._timeout = timeout or self._timeout
+        self._stream_timeout = stream_timeout or self._stream_timeout
+        self.secrets = secrets if signer is None else None
         headers = {"Authorization": f"Bearer {config.api_key.strip()}", "Content-Type": "application/json"}
         if signer is not None:
             headers = {"content-type": "application/json"}
@@ -63,6 +81,13 @@ class OpenAICompatProvider:
             headers["OpenAI-Project"] = config.project
         self._headers = headers
         self._stream_headers = {**headers, "Accept": "text/event-stream"}
+        # secret -> (reply headers, stream headers), for a provider holding both secrets of its key
+        self._by_secret: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        if self.secrets is not None:
+            for secret in (config.api_key.strip(), config.api_key_secondary.strip()):
+                if secret:
+                    auth = {"Authorization": f"Bearer {secret}"}
+                    self._by_secret[secret] = ({**headers, **auth}, {**self._stream_headers, **auth})
         self._urls: dict[str, str] = {}
 
     def _url(self, path: str) -> str:
@@ -95,13 +120,22 @@ class OpenAICompatProvider:
             return await self._signed.request("POST", url, body, headers, timeout)
         return await self._session.post(url, data=body, headers=headers, timeout=timeout)
 
+    def _secret(self) -> tuple[str | None, dict[str, str], dict[str, str]]:
+        """The secret to send now (None without a pair) and its reply and stream headers."""
+        if self.secrets is None:
+            return None, self._headers, self._stream_headers
+        secret = self.secrets.current()
+        headers, stream_headers = self._by_secret[secret]
+        return secret, headers, stream_headers
+
     async def send(self, path: str, body: bytes, *, model: str) -> UpstreamReply:
+        secret, headers, _ = self._secret()
         try:
-            async with await self._post(self._url(path), body, self._headers, self._timeout) as response:
+            async with await self._post(self._url(path), body, headers, self._timeout) as response:
                 data = await response.read()
                 request_id = response.headers.get("opc-request-id")
                 if response.status >= 400:
-                    raise self._error(response, data, model, request_id, path)
+                    raise self._error(response, data, model, request_id, path, secret)
                 return UpstreamReply(response.status, data, request_id)
         except UpstreamError:
             raise
@@ -111,8 +145,9 @@ class OpenAICompatProvider:
             raise connection_error(self._context(model), _describe(exc)) from exc
 
     async def open_stream(self, path: str, body: bytes, *, model: str) -> _EventStream:
+        secret, _, stream_headers = self._secret()
         try:
-            response = await self._post(self._url(path), body, self._stream_headers, self._stream_timeout)
+            response = await self._post(self._url(path), body, stream_headers, self._stream_timeout)
         except TimeoutError as exc:
             raise connection_error(self._context(model), "no answer in time", timeout=True) from exc
         except _CONNECTION_ERRORS as exc:
@@ -125,7 +160,7 @@ class OpenAICompatProvider:
                 data = b""
             finally:
                 response.release()
-            raise self._error(response, data, model, request_id, path)
+            raise self._error(response, data, model, request_id, path, secret)
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             # An upstream that ignored stream: true answered with one JSON body; replay it as one event.
@@ -138,7 +173,8 @@ class OpenAICompatProvider:
         if self._signed is not None:
             return await self._list_oracle_catalogue() if self._config.discovery else None
         try:
-            async with self._session.get(self._url("models"), headers=self._headers, timeout=self._timeout) as response:
+            headers = self._secret()[1]
+            async with self._session.get(self._url("models"), headers=headers, timeout=self._timeout) as response:
                 if response.status != 200:
                     return None
                 data = orjson.loads(await response.read())
@@ -169,10 +205,19 @@ class OpenAICompatProvider:
         return [m for m in models if m.kind == "chat" and not m.id.startswith("cohere.")]
 
     def _error(
-        self, response: aiohttp.ClientResponse, data: bytes, model: str, request_id: str | None, path: str
+        self,
+        response: aiohttp.ClientResponse,
+        data: bytes,
+        model: str,
+        request_id: str | None,
+        path: str,
+        secret: str | None = None,
     ) -> UpstreamError:
         headers = {k.lower(): v for k, v in response.headers.items()}
-        return oracle_error(response.status, data, headers, self._context(model, path), request_id)
+        err = oracle_error(response.status, data, headers, self._context(model, path), request_id)
+        if response.status == 401 and secret is not None and self.secrets is not None:
+            err.retryable = self.secrets.report_unauthorized(secret)  # the other secret is worth a try
+        return err
 
 
 def _describe(exc: BaseException) -> str:

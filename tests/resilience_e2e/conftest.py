@@ -1,0 +1,83 @@
+"""Two emulators standing in for two Oracle regions, and gateways routing one public model across both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from ocigate.emulator import EmulatorConfig
+
+from servers import ServerThread, start_emulator
+
+MODEL = "openai.gpt-oss-120b"
+CHICAGO_KEY = "sk-emulator-chicago"
+ASHBURN_KEY = "sk-emulator-ashburn"
+ORD = f"oracle-ord/{MODEL}"
+IAD = f"oracle-iad/{MODEL}"
+
+
+@pytest.fixture(scope="module")
+def region_a() -> Iterator[ServerThread]:
+    server = start_emulator(EmulatorConfig(region="us-chicago-1", seed=11))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def region_b() -> Iterator[ServerThread]:
+    server = start_emulator(EmulatorConfig(region="us-ashburn-1", seed=12))
+    yield server
+    server.stop()
+
+
+def fault(emulator: ServerThread, **rule: object) -> None:
+    httpx.post(f"{emulator.url}/_emulator/faults", json=rule).raise_for_status()
+
+
+def clear_faults(*emulators: ServerThread) -> None:
+    for emulator in emulators:
+        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+
+
+def two_region_config(
+    path: Path,
+    a: ServerThread,
+    b: ServerThread,
+    *,
+    routing: dict[str, object] | None = None,
+    a_keys: tuple[str, str | None] = (CHICAGO_KEY, None),
+) -> str:
+    """gpt-oss on oracle-ord (region A) and oracle-iad (region B), with the given routing: block."""
+    primary, secondary = a_keys
+    ord_provider: dict[str, object] = {
+        "base_url": f"{a.url}/20231130/actions/v1",
+        "api_key": primary,
+        "region": "us-chicago-1",
+        "models": [MODEL],
+    }
+    if secondary:
+        ord_provider["api_key_secondary"] = secondary
+    document = {
+        "providers": {
+            "oracle-ord": ord_provider,
+            "oracle-iad": {
+                "base_url": f"{b.url}/20231130/actions/v1",
+                "api_key": ASHBURN_KEY,
+                "region": "us-ashburn-1",
+                "models": [MODEL],
+            },
+        },
+        "routing": routing or {},
+        "models": {
+            "gpt-oss": {
+                "strategy": "least_in_flight",
+                "deployments": [{"provider": "oracle-ord", "model": MODEL}, {"provider": "oracle-iad", "model": MODEL}],
+            }
+        },
+    }
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return str(path)
