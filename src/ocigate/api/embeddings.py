@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from ocigate.access import AccessLog
-from ocigate.api.proxy import dispatch_headers, id_headers, parse_object, require_kind
+from ocigate.api.proxy import dispatch_headers, id_headers, read_model_request, require_kind
 from ocigate.asgi import JSON_HEADERS, Request, Response
 from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest
@@ -54,12 +54,7 @@ class EmbeddingRoutes:
 
     async def _call(self, request: Request, kind: str, check: Callable[[JSON], None]) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        payload = parse_object(body)
-        model = payload.get("model")
-        if not isinstance(model, str) or not model.strip():
-            raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
-        check(payload)
+        body, payload, model = await read_model_request(request, check)
         routed = self._routes.resolve(model)
         require_kind(model, routed.kind, kind, f"/v1/{kind}")
 

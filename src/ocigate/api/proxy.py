@@ -28,6 +28,8 @@ from ocigate.sse import DONE_EVENT, encode_event
 from ocigate.translate.sanitize import profile_for, sanitize_chat_request
 from ocigate.translate.sanitize_profile import SanitizeProfile
 
+JSON = dict[str, Any]
+
 
 def parse_object(body: bytes) -> dict[str, Any]:
     if not body:
@@ -62,6 +64,17 @@ def require_kind(model: str, found: str, kind: str, route: str) -> None:
             f"cannot use: send it to {_ROUTE_OF_KIND.get(found, 'its own endpoint')}.",
             param="model",
         )
+
+
+async def read_model_request(request: Request, check: Callable[[JSON], None]) -> tuple[bytes, JSON, str]:
+    """The body, parsed, with its ``model``: what every model-addressed route reads first."""
+    body = await request.body()
+    payload = parse_object(body)
+    model = payload.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
+    check(payload)
+    return body, payload, model
 
 
 def stream_error_event(exc: BaseException) -> bytes:
@@ -109,12 +122,7 @@ class ProxyRoutes:
 
     async def _forward(self, request: Request, path: str, check: Any) -> Response | StreamingResponse:
         started = time.perf_counter()
-        body = await request.body()
-        payload = parse_object(body)
-        model = payload.get("model")
-        if not isinstance(model, str) or not model.strip():
-            raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
-        check(payload)
+        body, payload, model = await read_model_request(request, check)
         routed = self._routes.resolve(model)
         require_kind(model, routed.kind, "chat", f"/v1/{path}")
         body_for = self._body_for(payload, body)
