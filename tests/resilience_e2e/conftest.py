@@ -50,7 +50,6 @@ def two_region_config(
     *,
     routing: dict[str, object] | None = None,
     a_keys: tuple[str, str | None] = (CHICAGO_KEY, None),
-    strategy: str = "least_in_flight",
 ) -> str:
     """gpt-oss on oracle-ord (region A) and oracle-iad (region B), with the given routing: block."""
     primary, secondary = a_keys
@@ -75,7 +74,7 @@ def two_region_config(
         "routing": routing or {},
         "models": {
             "gpt-oss": {
-                "strategy": strategy,
+                "strategy": "least_in_flight",
                 "deployments": [{"provider": "oracle-ord", "model": MODEL}, {"provider": "oracle-iad", "model": MODEL}],
             }
         },
