@@ -50,6 +50,7 @@ def two_region_config(
     *,
     routing: dict[str, object] | None = None,
     a_keys: tuple[str, str | None] = (CHICAGO_KEY, None),
+    strategy: str = "least_in_flight",
 ) -> str:
     """gpt-oss on oracle-ord (region A) and oracle-iad (region B), with the given routing: block."""
     primary, secondary = a_keys
@@ -74,7 +75,7 @@ def two_region_config(
         "routing": routing or {},
         "models": {
             "gpt-oss": {
-                "strategy": "least_in_flight",
+                "strategy": strategy,
                 "deployments": [{"provider": "oracle-ord", "model": MODEL}, {"provider": "oracle-iad", "model": MODEL}],
             }
         },

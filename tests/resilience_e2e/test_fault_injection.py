@@ -80,7 +80,9 @@ def test_breaker_opens_on_a_failing_region_and_routing_skips_it(
 ) -> None:
     clear_faults(region_a, region_b)
     routing = {**FAST_RETRIES, "breaker": {"failure_threshold": 3, "cooldown": 60}}
-    server, _ = gateway_factory({}, two_region_config(tmp_path / "ocigate.yaml", region_a, region_b, routing=routing))
+    # Round robin puts region A first on every other request, so its circuit meets its failures for sure.
+    config = two_region_config(tmp_path / "ocigate.yaml", region_a, region_b, routing=routing, strategy="round_robin")
+    server, _ = gateway_factory({}, config)
     fault(region_a, status=500)
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
     for _ in range(12):
