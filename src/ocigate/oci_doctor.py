@@ -7,10 +7,7 @@ provider's own signer.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import os
 import time
 from pathlib import Path
@@ -26,6 +23,7 @@ from ocigate.oci_auth import OciRequestSigner
 from ocigate.providers.oci_discovery import list_oci_models, management_url
 from ocigate.providers.oci_http import SignedHttp
 from ocigate.regions import GENAI_REGIONS
+from ocigate.security_tokens import token_expiry
 
 
 def key_fingerprint(pem: bytes, pass_phrase: str | None = None) -> str:
@@ -95,24 +93,12 @@ def _token_findings(name: str, token_file: str) -> list[Diagnostic]:
     except OSError:
         message = f"the security_token_file '{token_file}' cannot be read: run `oci session authenticate`."
         return [Diagnostic("error", name, f"Provider '{name}': {message}")]
-    expiry = _expiry(token)
+    expiry = token_expiry(token)
     if expiry is not None and expiry < time.time():
         message = "the session token has expired: run `oci session refresh` or `oci session authenticate`."
         return [Diagnostic("error", name, f"Provider '{name}': {message}")]
     left = f", valid for {int((expiry - time.time()) // 60)} more minutes" if expiry else ""
     return [Diagnostic("ok", name, f"Provider '{name}': the session token is readable{left}.")]
-
-
-def _expiry(token: str) -> float | None:
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, int | float) else None
 
 
 def region_finding(config: ProviderConfig) -> Diagnostic | None:

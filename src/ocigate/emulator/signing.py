@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ocigate.asgi import Request
 from ocigate.emulator.config import IamKey
 from ocigate.emulator.errors import OracleError
+from ocigate.security_tokens import token_expiry
 
 TOKEN_PREFIX = "ST$"
 GET_HEADERS = ("date", "(request-target)", "host")
@@ -137,19 +138,6 @@ def parse_authorization(value: str) -> dict[str, str]:
     if scheme.lower() != "signature":
         raise failed("The Authorization header is missing or is not an OCI request signature.")
     return dict(_PARAM.findall(rest))
-
-
-def token_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT-shaped token, or None."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
 def make_security_token(subject: str, *, expires_at: float) -> str:
