@@ -27,8 +27,7 @@ from ocigate.api.embeddings import EmbeddingRoutes
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.proxy import ProxyRoutes
 from ocigate.api.responses import ResponsesRoutes
-from ocigate.asgi import ASGIApp, Receive, Router, Scope, Send
-from ocigate.auth import MasterKeyAuth
+from ocigate.asgi import AnyResponse, ASGIApp, Handler, Receive, Request, Router, Scope, Send
 from ocigate.breaker import BreakerBoard
 from ocigate.checks import check_provider, check_settings, is_loopback
 from ocigate.config import Diagnostic, ProviderConfig, Settings
@@ -49,6 +48,7 @@ from ocigate.translate.sanitize_profile import profiles_with
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from ocigate.governance import Governance
     from ocigate.store.responses import ResponseStore
 
 log = logging.getLogger("ocigate")
@@ -71,6 +71,8 @@ class Runtime:
     responses: ResponseStore | None = None
     _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _flusher: asyncio.Task[None] | None = None
+    governance: Governance | None = None
+    """Keys, limits, usage and audit: opened at start-up when a master key is set."""
     ready: bool = False
     metrics: Metrics = field(default_factory=Metrics)
     breakers: BreakerBoard = field(init=False)
@@ -128,6 +130,13 @@ class Runtime:
                 )
             )
         self._announce(providers)
+        if settings.master_key:
+            # Virtual keys are looked up in the store on the first request: open it now.
+            from ocigate.governance import Governance
+
+            await self.response_store()
+            assert self.engine is not None
+            self.governance = await Governance.open(settings, self.engine)
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
 
@@ -276,6 +285,8 @@ class Runtime:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        if self.governance is not None:
+            await self.governance.close()  # usage and audit flushed before the database closes
         if self.session is not None:
             await self.session.close()
         if self.engine is not None:
@@ -369,6 +380,37 @@ def create_app(settings: Settings) -> Gateway:
     router.add("GET", "/healthz", health.healthz)
     router.add("GET", "/readyz", health.readyz)
     router.add("GET", "/metrics", health.metrics)
+    if settings.master_key:
+        from ocigate.api.admin import AdminRoutes
+        from ocigate.governance import GatewayAuth
+
+        def governance() -> Governance | None:
+            return runtime.governance
+
+        def governed(handler: Handler, endpoint: str) -> Handler:
+            cached: list[Handler] = []
+
+            async def call(request: Request) -> AnyResponse:
+                gov = runtime.governance
+                if gov is None:
+                    return await handler(request)
+                if not cached:
+                    cached.append(gov.govern(handler, endpoint))
+                return await cached[0](request)
+
+            return call
+
+        router.add("POST", "/v1/chat/completions", governed(proxy.chat, "chat"))
+        router.add("POST", "/v1/responses", governed(responses.create, "responses"))
+        router.add("POST", "/v1/embeddings", governed(embeddings.embeddings, "embeddings"))
+        router.add("POST", "/v1/rerank", governed(embeddings.rerank, "rerank"))
+        admin = AdminRoutes(governance)
+        router.add("POST", "/admin/keys", admin.create_key)
+        router.add("GET", "/admin/keys", admin.list_keys)
+        router.add_prefix("GET", "/admin/keys/", admin.key)
+        router.add_prefix("PATCH", "/admin/keys/", admin.key)
+        router.add_prefix("POST", "/admin/keys/", admin.key)
+        router.add("GET", "/admin/usage", admin.usage)
 
     async def lifespan(phase: str) -> None:
         if phase == "startup":
@@ -376,5 +418,5 @@ def create_app(settings: Settings) -> Gateway:
         else:
             await runtime.stop()
 
-    prepare = MasterKeyAuth(settings.master_key) if settings.master_key else None
+    prepare = GatewayAuth(settings.master_key, governance) if settings.master_key else None
     return Gateway(runtime, router.asgi(prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes))

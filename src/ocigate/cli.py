@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     postman.add_argument("--url", help=gateway_url)
     postman.add_argument("--output", metavar="PATH", help="write the collection here instead of to stdout")
     _add_config(postman)
+
+    from ocigate.key_commands import add_parsers
+
+    add_parsers(commands, _add_config)
     return parser
 
 
@@ -85,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocigate.clients.vscode import vscode_command
 
         return vscode_command(args.url, args.key_ref, args.write, args.config)
+    if args.command in ("keys", "usage"):
+        from ocigate.key_commands import run
+
+        return run(args)
     if args.command == "postman":
         from ocigate.clients.postman import postman_command
 

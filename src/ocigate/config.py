@@ -45,6 +45,7 @@ from ocigate.config_oci import (
 )
 from ocigate.config_routing import RoutingSettings, read_routing, read_timeouts
 from ocigate.config_rules import RequestRule, read_request_rules
+from ocigate.pricing import Price, parse_prices
 from ocigate.regions import compat_base_url, native_base_url, region_from_url
 from ocigate.routing import Timeouts
 
@@ -131,6 +132,16 @@ class Settings:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     grace_period_s: float = 30.0
     """On SIGTERM, how long in-flight requests and streams may run on before the process exits."""
+    redis_url: str | None = None
+    """Shared rate limits, budgets in flight and key-cache invalidation across instances; memory when unset."""
+    key_pepper: str | None = None
+    """HMAC pepper for virtual-key hashes (kept outside the database); plain SHA-256 when unset."""
+    audit: bool = False
+    """The audit log (one row per request in the ``audit`` table); off by default."""
+    audit_bodies: bool = False
+    """Keep request and response bodies in the audit log, secrets redacted."""
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    """The operator's ``prices:`` (USD per million tokens), on top of the defaults in ``pricing.py``."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -340,6 +351,8 @@ def load_settings(
     routing, routing_problems = read_routing(document, env)
     diagnostics.extend(Diagnostic("error", None, problem) for problem in routing_problems)
     providers = _with_timeouts(providers, document, routing.timeouts, diagnostics)
+    prices, price_problems = parse_prices(document.get("prices"))
+    diagnostics.extend(Diagnostic("error", None, problem) for problem in price_problems)
 
     def number(name: str, default: float) -> float:
         raw = env.get(name)
@@ -371,6 +384,11 @@ def load_settings(
         request_rules=rules,
         routing=routing,
         grace_period_s=number("OCIGATE_GRACE_PERIOD", 30.0),
+        redis_url=env.get("OCIGATE_REDIS_URL") or None,
+        key_pepper=env.get("OCIGATE_KEY_PEPPER") or None,
+        audit=_flag(env.get("OCIGATE_AUDIT")),
+        audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
+        prices=prices,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
