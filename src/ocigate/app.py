@@ -27,13 +27,14 @@ from ocigate.api.embeddings import EmbeddingRoutes
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.proxy import ProxyRoutes
 from ocigate.api.responses import ResponsesRoutes
-from ocigate.asgi import AnyResponse, ASGIApp, Handler, Receive, Request, Router, Scope, Send
+from ocigate.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.breaker import BreakerBoard
 from ocigate.checks import check_provider, check_settings, is_loopback
 from ocigate.config import Diagnostic, ProviderConfig, Settings
 from ocigate.dispatch import Dispatcher
 from ocigate.embedded import EmbeddedEmulator, start_emulator
 from ocigate.errors import GatewayError
+from ocigate.governance import GatewayAuth, Governance
 from ocigate.metrics import Metrics
 from ocigate.oci_auth import OciRequestSigner, signer_for
 from ocigate.providers.base import Provider
@@ -48,7 +49,6 @@ from ocigate.translate.sanitize_profile import profiles_with
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ocigate.governance import Governance
     from ocigate.store.responses import ResponseStore
 
 log = logging.getLogger("ocigate")
@@ -71,8 +71,8 @@ class Runtime:
     responses: ResponseStore | None = None
     _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _flusher: asyncio.Task[None] | None = None
-    governance: Governance | None = None
-    """Keys, limits, usage and audit: opened at start-up when a master key is set."""
+    governance: Governance = field(init=False)
+    """Keys, limits, usage and audit; its database is opened on first need."""
     ready: bool = False
     metrics: Metrics = field(default_factory=Metrics)
     breakers: BreakerBoard = field(init=False)
@@ -86,6 +86,7 @@ class Runtime:
         self.breakers = BreakerBoard(routing.breaker, on_change=self.metrics.on_circuit)
         self.routes = RouteTable(self.registry, ModelRouter())
         self.dispatcher = Dispatcher(self.routes.router, self.breakers, self.metrics, routing.retry)
+        self.governance = Governance(self.settings, self.database)
 
     async def start(self) -> None:
         settings = self.settings
@@ -130,13 +131,7 @@ class Runtime:
                 )
             )
         self._announce(providers)
-        if settings.master_key:
-            # Virtual keys are looked up in the store on the first request: open it now.
-            from ocigate.governance import Governance
-
-            await self.response_store()
-            assert self.engine is not None
-            self.governance = await Governance.open(settings, self.engine)
+        await self.governance.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
 
@@ -221,18 +216,23 @@ class Runtime:
         self.breakers.refresh()
         return self.metrics.render(accept)
 
-    async def response_store(self) -> ResponseStore:
-        """The store, opened on first use: the chat path never loads the database libraries (about 35 MB and
-        0.2 s of start-up, measured by the benchmark)."""
-        if self.responses is None:
+    async def database(self) -> AsyncEngine:
+        """The database, opened on first use (the first usage batch, stored response, key lookup or admin call):
+        start-up never waits for it (loading the database libraries takes about 0.2 s)."""
+        if self.engine is None:
             async with self._store_lock:
-                if self.responses is None:
+                if self.engine is None:
                     from ocigate.store.database import default_url, open_engine
-                    from ocigate.store.responses import ResponseStore
 
                     url = self.settings.database_url or default_url(self.settings.data_dir)
                     self.engine = await open_engine(url)
-                    self.responses = ResponseStore(self.engine)
+        return self.engine
+
+    async def response_store(self) -> ResponseStore:
+        if self.responses is None:
+            from ocigate.store.responses import ResponseStore
+
+            self.responses = ResponseStore(await self.database())
         return self.responses
 
     async def _discover(self) -> None:
@@ -285,8 +285,7 @@ class Runtime:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
-        if self.governance is not None:
-            await self.governance.close()  # usage and audit flushed before the database closes
+        await self.governance.close()  # usage and audit flushed before the database closes
         if self.session is not None:
             await self.session.close()
         if self.engine is not None:
@@ -362,10 +361,11 @@ def create_app(settings: Settings) -> Gateway:
     registry = runtime.registry
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
     routes, dispatcher = runtime.routes, runtime.dispatcher
-    proxy = ProxyRoutes(routes, dispatcher, runtime.access_log, profiles)
-    responses = ResponsesRoutes(routes, dispatcher, runtime.response_store, profiles, runtime.access_log)
+    governance = runtime.governance
+    proxy = ProxyRoutes(routes, dispatcher, runtime.access_log, governance, profiles)
+    responses = ResponsesRoutes(routes, dispatcher, runtime.response_store, governance, profiles, runtime.access_log)
     models = ModelRoutes(registry)
-    embeddings = EmbeddingRoutes(routes, dispatcher, runtime.access_log)
+    embeddings = EmbeddingRoutes(routes, dispatcher, runtime.access_log, governance)
     health = HealthRoutes(registry, lambda: runtime.ready, _Resilience(runtime), settings.master_key)
 
     router = Router()
@@ -382,35 +382,9 @@ def create_app(settings: Settings) -> Gateway:
     router.add("GET", "/metrics", health.metrics)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes
-        from ocigate.governance import GatewayAuth
 
-        def governance() -> Governance | None:
-            return runtime.governance
-
-        def governed(handler: Handler, endpoint: str) -> Handler:
-            cached: list[Handler] = []
-
-            async def call(request: Request) -> AnyResponse:
-                gov = runtime.governance
-                if gov is None:
-                    return await handler(request)
-                if not cached:
-                    cached.append(gov.govern(handler, endpoint))
-                return await cached[0](request)
-
-            return call
-
-        router.add("POST", "/v1/chat/completions", governed(proxy.chat, "chat"))
-        router.add("POST", "/v1/responses", governed(responses.create, "responses"))
-        router.add("POST", "/v1/embeddings", governed(embeddings.embeddings, "embeddings"))
-        router.add("POST", "/v1/rerank", governed(embeddings.rerank, "rerank"))
-        admin = AdminRoutes(governance)
-        router.add("POST", "/admin/keys", admin.create_key)
-        router.add("GET", "/admin/keys", admin.list_keys)
-        router.add_prefix("GET", "/admin/keys/", admin.key)
-        router.add_prefix("PATCH", "/admin/keys/", admin.key)
-        router.add_prefix("POST", "/admin/keys/", admin.key)
-        router.add("GET", "/admin/usage", admin.usage)
+        admin = AdminRoutes(runtime.governance, runtime.deployments)
+        admin.mount(router)
 
     async def lifespan(phase: str) -> None:
         if phase == "startup":
@@ -418,5 +392,5 @@ def create_app(settings: Settings) -> Gateway:
         else:
             await runtime.stop()
 
-    prepare = GatewayAuth(settings.master_key, governance) if settings.master_key else None
+    prepare = GatewayAuth(settings.master_key, runtime.governance) if settings.master_key else None
     return Gateway(runtime, router.asgi(prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes))

@@ -123,10 +123,12 @@ class StreamingResponse:
     """Sends chunks as the iterator yields them; nothing is buffered.
 
     ``on_error`` turns an exception raised after the first byte into a last chunk (an SSE error event), so a
-    client sees a well-formed end of stream instead of a cut connection.
+    client sees a well-formed end of stream instead of a cut connection. ``on_abandon`` runs when the iterator
+    was never started (the client left before the response began): a generator that never ran cannot run its
+    own ``finally``, so this is where the upstream is closed and the request recorded.
     """
 
-    __slots__ = ("chunks", "status", "headers", "on_error")
+    __slots__ = ("chunks", "status", "headers", "on_error", "on_abandon")
 
     def __init__(
         self,
@@ -134,11 +136,13 @@ class StreamingResponse:
         status: int = 200,
         headers: Headers | None = None,
         on_error: Callable[[BaseException], bytes] | None = None,
+        on_abandon: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.chunks = chunks
         self.status = status
         self.headers = headers if headers is not None else SSE_HEADERS
         self.on_error = on_error
+        self.on_abandon = on_abandon
 
     async def send(self, send: Send, receive: Receive) -> None:
         """Streams until the iterator ends, or until the client disconnects: then the iterator is closed at
@@ -168,8 +172,10 @@ class StreamingResponse:
             watcher.cancel()
 
     async def _pump(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        began = False
         try:
+            await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            began = True
             async for chunk in self.chunks:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -181,6 +187,8 @@ class StreamingResponse:
             aclose = getattr(self.chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
+            if not began and self.on_abandon is not None:
+                await self.on_abandon()
         await send({"type": "http.response.body", "body": b""})
 
 

@@ -136,6 +136,8 @@ class Settings:
     """Shared rate limits, budgets in flight and key-cache invalidation across instances; memory when unset."""
     key_pepper: str | None = None
     """HMAC pepper for virtual-key hashes (kept outside the database); plain SHA-256 when unset."""
+    usage: bool = True
+    """One usage record per request (``OCIGATE_USAGE=off`` turns recording off; limits still apply)."""
     audit: bool = False
     """The audit log (one row per request in the ``audit`` table); off by default."""
     audit_bodies: bool = False
@@ -326,8 +328,11 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+def _flag(value: str | None, *, default: bool = False) -> bool:
+    text = (value or "").strip().lower()
+    if not text:
+        return default
+    return text in ("1", "true", "yes", "on")
 
 
 def load_settings(
@@ -386,6 +391,7 @@ def load_settings(
         grace_period_s=number("OCIGATE_GRACE_PERIOD", 30.0),
         redis_url=env.get("OCIGATE_REDIS_URL") or None,
         key_pepper=env.get("OCIGATE_KEY_PEPPER") or None,
+        usage=_flag(env.get("OCIGATE_USAGE"), default=True),
         audit=_flag(env.get("OCIGATE_AUDIT")),
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
         prices=prices,

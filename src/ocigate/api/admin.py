@@ -1,4 +1,13 @@
-"""``/admin``: virtual keys and usage, for the master key only (a virtual key gets 403 from the auth)."""
+"""``/admin``: virtual keys, usage and deployments, for the master key only (a virtual key gets 403 from the auth).
+
+- ``POST /admin/keys``, ``GET /admin/keys``, ``GET|PATCH /admin/keys/{id}``, ``POST /admin/keys/{id}/rotate``,
+  ``POST /admin/keys/{id}/revoke``: a key's secret is in the answer to create and rotate only;
+- ``GET /admin/usage?by=key,model,day&since=&until=&key=&team=&model=``: totals from the usage records;
+- ``GET /admin/deployments``: each deployment's router figures and circuit breaker;
+- ``GET /admin``: the admin page (``admin_page.py``).
+
+Every change to a key is written to the audit log when it is on.
+"""
 
 from __future__ import annotations
 
@@ -7,63 +16,82 @@ from collections.abc import Callable
 from typing import Any
 
 from ocigate.api.proxy import parse_object
-from ocigate.asgi import Request, Response, json_response
-from ocigate.errors import GatewayError, InvalidRequest, NotFound
+from ocigate.asgi import Request, Response, Router, json_response
+from ocigate.errors import InvalidRequest, NotFound
 from ocigate.governance import Governance
 from ocigate.keys import KeyRecord
-from ocigate.store.keys import parse_key_fields
-from ocigate.store.usage import GROUPS
 
 
 class AdminRoutes:
-    def __init__(self, governance: Callable[[], Governance | None]) -> None:
-        self._governance = governance
+    def __init__(self, governance: Governance, deployments: Callable[[], list[dict[str, object]]]) -> None:
+        self._gov = governance
+        self._deployments = deployments
 
-    def _gov(self) -> Governance:
-        governance = self._governance()
-        if governance is None:
-            raise GatewayError("The admin API needs OCIGATE_MASTER_KEY to be set.", status=503)
-        return governance
+    def mount(self, router: Router) -> None:
+        from ocigate.api.admin_page import admin_page
+
+        router.add("GET", "/admin", admin_page)
+        router.add("GET", "/admin/", admin_page)
+        router.add("POST", "/admin/keys", self.create_key)
+        router.add("GET", "/admin/keys", self.list_keys)
+        router.add_prefix("GET", "/admin/keys/", self.key)
+        router.add_prefix("PATCH", "/admin/keys/", self.key)
+        router.add_prefix("POST", "/admin/keys/", self.key)
+        router.add("GET", "/admin/usage", self.usage)
+        router.add("GET", "/admin/deployments", self.deployments)
 
     async def _key_json(self, record: KeyRecord) -> dict[str, Any]:
         data = record.to_json()
         if record.budget is not None:
-            status = await self._gov().limiter.budget_status(record)
+            status = await self._gov.limiter.budget_status(record)
             if status is not None:
                 data["budget"] = status.to_json()
         return data
 
     async def create_key(self, request: Request) -> Response:
+        from ocigate.store.keys import parse_key_fields
+
+        started = time.perf_counter()
         fields = parse_key_fields(parse_object(await request.body()))
-        new = await self._gov().keys.create(fields.pop("name"), **fields)
+        new = await (await self._gov.stores()).keys.create(fields.pop("name"), **fields)
+        self._audited(request, 201, started, new.record.id)
         return json_response({**new.record.to_json(), "secret": new.secret}, 201)
 
     async def list_keys(self, request: Request) -> Response:
         team = request.query.get("team", [None])[0]
-        records = await self._gov().keys.list(team=team)
-        return json_response({"object": "list", "data": [r.to_json() for r in records]})
+        records = await (await self._gov.stores()).keys.list(team=team)
+        return json_response({"object": "list", "data": [await self._key_json(r) for r in records]})
 
     async def key(self, request: Request) -> Response:
         """``GET|PATCH /admin/keys/{id}``, ``POST /admin/keys/{id}/rotate|revoke``."""
+        from ocigate.store.keys import parse_key_fields
+
+        started = time.perf_counter()
         key_id, _, action = request.path_tail.partition("/")
-        gov = self._gov()
+        keys = (await self._gov.stores()).keys
         if request.method == "GET" and not action:
-            record = await gov.keys.get(key_id)
+            record = await keys.get(key_id)
             if record is None:
                 raise NotFound(f"No key has the id '{key_id}'.", code="key_not_found")
             return json_response(await self._key_json(record))
         if request.method == "PATCH" and not action:
             fields = parse_key_fields(parse_object(await request.body()), partial=True)
-            return json_response(await self._key_json(await gov.keys.update(key_id, **fields)))
+            updated = await keys.update(key_id, **fields)
+            self._audited(request, 200, started, key_id)
+            return json_response(await self._key_json(updated))
         if request.method == "POST" and action == "rotate":
-            new = await gov.keys.rotate(key_id)
+            new = await keys.rotate(key_id)
+            self._audited(request, 200, started, key_id)
             return json_response({**new.record.to_json(), "secret": new.secret})
         if request.method == "POST" and action == "revoke":
-            return json_response((await gov.keys.revoke(key_id)).to_json())
+            revoked = await keys.revoke(key_id)
+            self._audited(request, 200, started, key_id)
+            return json_response(revoked.to_json())
         raise NotFound(f"No route for {request.method} {request.path}.", code="unknown_url")
 
     async def usage(self, request: Request) -> Response:
-        gov = self._gov()
+        from ocigate.store.usage import GROUPS
+
         query = request.query
         by = tuple(g for part in query.get("by", ["key"]) for g in part.split(",") if g)
         unknown = [g for g in by if g not in GROUPS]
@@ -75,8 +103,8 @@ class AdminRoutes:
             until = float(query.get("until", [now + 1])[0])
         except ValueError as exc:
             raise InvalidRequest("'since' and 'until' must be Unix times in seconds.", param="since") from exc
-        await gov.usage.flush()
-        rows = await gov.usage_store.report(
+        await self._gov.flush()
+        rows = await (await self._gov.stores()).usage.report(
             since=since,
             until=until,
             by=by,  # type: ignore[arg-type]
@@ -85,3 +113,9 @@ class AdminRoutes:
             model=query.get("model", [None])[0],
         )
         return json_response({"object": "list", "by": list(by), "data": [r.to_json() for r in rows]})
+
+    async def deployments(self, request: Request) -> Response:
+        return json_response({"object": "list", "data": self._deployments()})
+
+    def _audited(self, request: Request, status: int, started: float, key_id: str) -> None:
+        self._gov.audit_admin(request, status, (time.perf_counter() - started) * 1000, f"key:{key_id}")

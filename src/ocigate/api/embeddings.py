@@ -8,7 +8,6 @@ to configure a ``type: oci`` provider (``hints.py``).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,7 @@ from ocigate.api.proxy import dispatch_headers, id_headers, read_model_request, 
 from ocigate.asgi import JSON_HEADERS, Request, Response
 from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest
+from ocigate.governance import Governance
 from ocigate.registry import RouteTable
 from ocigate.routing import Deployment
 
@@ -41,10 +41,13 @@ def _check_rerank(payload: JSON) -> None:
 
 
 class EmbeddingRoutes:
-    def __init__(self, routes: RouteTable, dispatcher: Dispatcher, access_log: AccessLog) -> None:
+    def __init__(
+        self, routes: RouteTable, dispatcher: Dispatcher, access_log: AccessLog, governance: Governance
+    ) -> None:
         self._routes = routes
         self._dispatcher = dispatcher
         self._access = access_log
+        self._governance = governance
 
     async def embeddings(self, request: Request) -> Response:
         return await self._call(request, "embeddings", _check_embeddings)
@@ -57,22 +60,26 @@ class EmbeddingRoutes:
         body, payload, model = await read_model_request(request, check)
         routed = self._routes.resolve(model)
         require_kind(model, routed.kind, kind, f"/v1/{kind}")
+        meter = await self._governance.admit(request, kind, model, payload, len(body))
 
         def body_for(deployment: Deployment) -> bytes:
             if deployment.upstream_model == model:
                 return body
             return orjson.dumps({**payload, "model": deployment.upstream_model})
 
-        request_id = secrets.token_hex(8)
+        request_id = meter.request_id
         status, upstream_id, served, attempts = 500, None, None, "0"
         try:
             sent = await self._dispatcher.send(routed.route, kind, body_for, pin=routed.pin)
             status, upstream_id = sent.reply.status, sent.reply.request_id
             served, attempts = sent.deployment, str(len(sent.attempts))
+            meter.reply(status, sent.reply.body, served)
         except GatewayError as err:
             status, attempts = err.status, err.headers.get("x-ocigate-attempts", "0")
             raise
         finally:
+            if not meter.done:
+                meter.failed(status, served)
             self._access.request(
                 request_id=request_id,
                 path=f"/v1/{kind}",

@@ -9,9 +9,8 @@ deployment that served and the attempts made (``x-ocigate-deployment``, ``x-ocig
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -21,6 +20,8 @@ from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, 
 from ocigate.catalog import find_model
 from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest
+from ocigate.governance import Governance
+from ocigate.metering import Meter
 from ocigate.providers.base import UpstreamStream
 from ocigate.registry import RouteTable
 from ocigate.routing import Deployment
@@ -77,6 +78,16 @@ async def read_model_request(request: Request, check: Callable[[JSON], None]) ->
     return body, payload, model
 
 
+def abandon(upstream: UpstreamStream, meter: Meter, served: Deployment) -> Callable[[], Awaitable[None]]:
+    """For a stream the client left before it began: close the upstream, record the request (499)."""
+
+    async def close() -> None:
+        meter.end(499, served)
+        await upstream.aclose()
+
+    return close
+
+
 def stream_error_event(exc: BaseException) -> bytes:
     err = exc if isinstance(exc, GatewayError) else GatewayError("The gateway failed while streaming.")
     return encode_event(err.to_json())
@@ -92,20 +103,22 @@ class ProxyRoutes:
         routes: RouteTable,
         dispatcher: Dispatcher,
         access_log: AccessLog,
+        governance: Governance,
         profiles: Mapping[str, SanitizeProfile] | None = None,
     ) -> None:
         self._routes = routes
         self._dispatcher = dispatcher
         self._access = access_log
         self._access_log = access_log.enabled
+        self._governance = governance
         self._profiles = profiles
 
     async def chat(self, request: Request) -> Response | StreamingResponse:
         return await self._forward(request, "chat/completions", _check_chat)
 
-    def _body_for(self, payload: dict[str, Any], body: bytes) -> Callable[[Deployment], bytes]:
+    def _body_for(self, payload: dict[str, Any], body: bytes | None) -> Callable[[Deployment], bytes]:
         """The request for a deployment: its upstream model name, cleaned for its family on Oracle; the bytes as
-        received when nothing changed."""
+        received when nothing changed (``body`` None: the payload was changed, always serialise it)."""
         model = payload.get("model")
 
         def body_for(deployment: Deployment) -> bytes:
@@ -116,7 +129,7 @@ class ProxyRoutes:
                 # Oracle answers 400 to what OpenAI ignores: clean the request for the model's family.
                 info = find_model(deployment.upstream_model)
                 outgoing = sanitize_chat_request(outgoing, info, profile_for(info, self._profiles))
-            return body if outgoing is payload else orjson.dumps(outgoing)
+            return body if outgoing is payload and body is not None else orjson.dumps(outgoing)
 
         return body_for
 
@@ -125,11 +138,20 @@ class ProxyRoutes:
         body, payload, model = await read_model_request(request, check)
         routed = self._routes.resolve(model)
         require_kind(model, routed.kind, "chat", f"/v1/{path}")
-        body_for = self._body_for(payload, body)
-        request_id = secrets.token_hex(8)
+        meter = await self._governance.admit(request, "chat", model, payload, len(body))
+        stream = meter.stream
+        outgoing: bytes | None = body
+        if stream and self._governance.recording:
+            options = payload.get("stream_options")
+            if not (isinstance(options, dict) and options.get("include_usage") is True):
+                # Usage is recorded for every stream: ask for it, and keep it from a client that did not.
+                payload["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+                meter.strip_usage, outgoing = True, None
+        body_for = self._body_for(payload, outgoing)
+        request_id = meter.request_id
         dispatcher = self._dispatcher
         try:
-            if payload.get("stream") is True:
+            if stream:
                 opened = await dispatcher.open_stream(routed.route, path, body_for, pin=routed.pin)
                 served = opened.deployment
                 headers = [
@@ -137,16 +159,26 @@ class ProxyRoutes:
                     *id_headers(request_id, opened.stream.request_id, served.provider.name),
                     *dispatch_headers(opened.headers()),
                 ]
-                relay = self._relay(opened.stream, path, model, served, len(opened.attempts), request_id, started)
-                return StreamingResponse(relay, headers=headers, on_error=stream_error_event)
+                relay = self._relay(opened.stream, path, model, served, len(opened.attempts), meter, started)
+                return StreamingResponse(
+                    relay,
+                    headers=headers,
+                    on_error=stream_error_event,
+                    on_abandon=abandon(opened.stream, meter, served),
+                )
             sent = await dispatcher.send(routed.route, path, body_for, pin=routed.pin)
         except GatewayError as err:
+            meter.failed(err.status)
             if self._access_log:
                 attempts = err.headers.get("x-ocigate-attempts", "0")
                 upstream_code = getattr(err, "upstream_code", None)
                 self._log(request_id, path, model, None, attempts, err.status, upstream_code, None, started)
             raise
+        except BaseException:
+            meter.failed(500)
+            raise
         reply, served = sent.reply, sent.deployment
+        meter.reply(reply.status, reply.body, served)
         if self._access_log:
             attempts = str(len(sent.attempts))
             self._log(request_id, path, model, served, attempts, reply.status, None, reply.request_id, started)
@@ -164,7 +196,7 @@ class ProxyRoutes:
         model: str,
         served: Deployment,
         attempts: int,
-        request_id: str,
+        meter: Meter,
         started: float,
     ) -> AsyncIterator[bytes]:
         last = b""
@@ -172,20 +204,35 @@ class ProxyRoutes:
         try:
             async for block in upstream:
                 last = block
-                yield block
+                block = meter.block(block)
+                if block:
+                    yield block
             if path == "chat/completions" and b"[DONE]" not in last[-16:]:
                 yield DONE_EVENT  # an upstream that ended its stream without [DONE]
         except GatewayError as err:
             status = err.status
             raise
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):
             status = 499  # the client went away; closing the upstream stops the generation
             raise
+        except BaseException:
+            status = 500
+            raise
         finally:
+            meter.end(status, served)
             await upstream.aclose()
             if self._access_log:
                 self._log(
-                    request_id, path, model, served, str(attempts), status, None, upstream.request_id, started, True
+                    meter.request_id,
+                    path,
+                    model,
+                    served,
+                    str(attempts),
+                    status,
+                    None,
+                    upstream.request_id,
+                    started,
+                    True,
                 )
 
     def _log(

@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ocigate.access import AccessLog
-from ocigate.api.proxy import dispatch_headers, id_headers, parse_object, require_kind, stream_error_event
+from ocigate.api.proxy import abandon, dispatch_headers, id_headers, parse_object, require_kind, stream_error_event
 from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse, json_response
 from ocigate.catalog import find_model
 from ocigate.dispatch import Dispatcher
 from ocigate.errors import GatewayError, InvalidRequest, NotFound
+from ocigate.governance import Governance
+from ocigate.metering import Meter
 from ocigate.providers.base import UpstreamStream
-from ocigate.registry import RouteTable
+from ocigate.registry import Routed, RouteTable
 from ocigate.routing import Deployment
 from ocigate.sse import parse_events
 from ocigate.store.records import StoredResponse
@@ -64,12 +66,14 @@ class ResponsesRoutes:
         routes: RouteTable,
         dispatcher: Dispatcher,
         store: Callable[[], Awaitable[ResponseStore]],
+        governance: Governance,
         profiles: Mapping[str, SanitizeProfile] | None = None,
         access_log: AccessLog | None = None,
     ) -> None:
         self._routes = routes
         self._dispatcher = dispatcher
         self._store = store
+        self._governance = governance
         self._profiles = profiles
         self._access = access_log or AccessLog(enabled=False)
 
@@ -78,7 +82,8 @@ class ResponsesRoutes:
 
     async def create(self, request: Request) -> Response | StreamingResponse:
         started = time.perf_counter()
-        payload = parse_object(await request.body())
+        body = await request.body()
+        payload = parse_object(body)
         model = payload.get("model")
         if not isinstance(model, str) or not model.strip():
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
@@ -86,6 +91,19 @@ class ResponsesRoutes:
             raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
         routed = self._routes.resolve(model)
         require_kind(model, routed.kind, "chat", "/v1/responses")
+        meter = await self._governance.admit(request, "responses", model, payload, len(body))
+        try:
+            return await self._create(request, payload, model, routed, meter, started)
+        except GatewayError as err:
+            meter.failed(err.status)  # nothing when already recorded
+            raise
+        except BaseException:
+            meter.failed(500)
+            raise
+
+    async def _create(
+        self, request: Request, payload: JSON, model: str, routed: Routed, meter: Meter, started: float
+    ) -> Response | StreamingResponse:
         store = await self._require_store()
         history: list[JSON] = []
         previous = payload.get("previous_response_id")
@@ -115,16 +133,22 @@ class ResponsesRoutes:
                     chunks = self._native_stream(opened.stream, payload, served, keep)
                 else:
                     chunks = self._translated_stream(opened.stream, payload, served, keep)
-                headers = self._headers(SSE_HEADERS, served, upstream_id, extra)
-                logged = self._logged(chunks, model, served, extra, started, headers)
-                return StreamingResponse(logged, headers=headers, on_error=stream_error_event)
+                headers = self._headers(SSE_HEADERS, served, upstream_id, extra, meter)
+                logged = self._logged(chunks, model, served, extra, started, headers, meter)
+                return StreamingResponse(
+                    logged,
+                    headers=headers,
+                    on_error=stream_error_event,
+                    on_abandon=abandon(opened.stream, meter, served),
+                )
             sent = await dispatcher.send(routed.route, _path, body_for, pin=routed.pin)
         except GatewayError as err:
+            meter.failed(err.status)
             upstream_code = getattr(err, "upstream_code", None)
             self._log(model, None, err.headers, err.status, started, stream, [], upstream_code=upstream_code)
             raise
         served, reply, extra = sent.deployment, sent.reply, sent.headers()
-        headers = self._headers(JSON_HEADERS, served, reply.request_id, extra)
+        headers = self._headers(JSON_HEADERS, served, reply.request_id, extra, meter)
         if has_native_responses(served):
             if keep is not None:
                 await _save(keep, payload, orjson.loads(reply.body), served)
@@ -137,6 +161,7 @@ class ResponsesRoutes:
             if keep is not None:
                 await _save(keep, payload, created, served)
             response = Response(orjson.dumps(created), 200, headers)
+        meter.reply(response.status, response.body, served)
         self._log(model, served, extra, response.status, started, stream, headers)
         return response
 
@@ -159,8 +184,10 @@ class ResponsesRoutes:
         return body_for
 
     @staticmethod
-    def _headers(base: Headers, served: Deployment, upstream_id: str | None, extra: dict[str, str]) -> Headers:
-        return [*base, *id_headers(secrets.token_hex(8), upstream_id, served.provider.name), *dispatch_headers(extra)]
+    def _headers(
+        base: Headers, served: Deployment, upstream_id: str | None, extra: dict[str, str], meter: Meter
+    ) -> Headers:
+        return [*base, *id_headers(meter.request_id, upstream_id, served.provider.name), *dispatch_headers(extra)]
 
     async def _logged(
         self,
@@ -170,15 +197,23 @@ class ResponsesRoutes:
         extra: dict[str, str],
         started: float,
         headers: Headers,
+        meter: Meter,
     ) -> AsyncIterator[bytes]:
         status = 200
         try:
             async for chunk in chunks:
-                yield chunk
-        except asyncio.CancelledError:
+                yield meter.block(chunk)
+        except GatewayError as err:
+            status = err.status
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
             status = 499  # the client went away
             raise
+        except BaseException:
+            status = 500
+            raise
         finally:
+            meter.end(status, served)
             self._log(model, served, extra, status, started, True, headers)
 
     def _log(
