@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +34,10 @@ def normalise_url(url: str) -> str:
     return url
 
 
-async def open_engine(url: str) -> AsyncEngine:
+async def open_engine(url: str, *, migrate_here: bool = False) -> AsyncEngine:
+    """The engine for ``url``, its schema at the current revision. A schema that is behind is migrated by
+    Alembic in a child process (``python -m ocigate.store.migrate``), so that the gateway never loads Alembic
+    (about 11 MB that a server would keep for its lifetime); ``migrate_here`` migrates in this process."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -44,9 +48,30 @@ async def open_engine(url: str) -> AsyncEngine:
             await conn.execute(text("PRAGMA journal_mode=WAL"))
         current = await _revision(conn)
     if current != SCHEMA_REVISION:
-        async with engine.connect() as conn:
-            await _migrate(conn)
+        if migrate_here or ":memory:" in url:
+            async with engine.connect() as conn:
+                await _migrate(conn)
+        else:
+            await _migrate_in_child(url)
     return engine
+
+
+async def _migrate_in_child(url: str) -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ocigate.store.migrate",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    # The URL goes on stdin: it may hold a password, which a command line would show to every local user.
+    _, err = await child.communicate(url.encode())
+    if child.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(
+            f"migrating the database schema to revision {SCHEMA_REVISION} failed: {lines[-1] if lines else '?'}"
+        )
 
 
 async def _revision(conn: AsyncConnection) -> str | None:
