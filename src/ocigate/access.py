@@ -40,13 +40,15 @@ class AccessLog:
         stream: bool = False,
         deployment: str | None = None,
         attempts: str | None = None,
+        key: str | None = None,
     ) -> None:
         """The line of one request; ``started`` is its ``time.perf_counter()`` at arrival; ``deployment`` (the one
-        that served, ``-`` for none) and ``attempts`` where the request went through dispatch."""
+        that served, ``-`` for none) and ``attempts`` where the request went through dispatch; ``key`` the visible
+        prefix of the virtual key that made it (never the secret)."""
         if not self.enabled:
             return
         self.record(
-            f"request_id={request_id} path={path} model={model} provider={provider} "
+            f"request_id={request_id} {f'key={key} ' if key else ''}path={path} model={model} provider={provider} "
             f"{f'deployment={deployment} attempts={attempts} ' if deployment is not None else ''}"
             f"stream={'yes' if stream else 'no'} status={status}"
             f"{f' upstream_code={upstream_code}' if upstream_code else ''} "

@@ -82,6 +82,7 @@ class EmbeddingRoutes:
                 meter.failed(status, served)
             self._access.request(
                 request_id=request_id,
+                key=meter.key.display if meter.key is not None else None,
                 path=f"/v1/{kind}",
                 model=model,
                 provider=served.provider.name if served is not None else "-",

@@ -172,7 +172,7 @@ class ProxyRoutes:
             if self._access_log:
                 attempts = err.headers.get("x-ocigate-attempts", "0")
                 upstream_code = getattr(err, "upstream_code", None)
-                self._log(request_id, path, model, None, attempts, err.status, upstream_code, None, started)
+                self._log(meter, path, model, None, attempts, err.status, upstream_code, None, started)
             raise
         except BaseException:
             meter.failed(500)
@@ -181,7 +181,7 @@ class ProxyRoutes:
         meter.reply(reply.status, reply.body, served)
         if self._access_log:
             attempts = str(len(sent.attempts))
-            self._log(request_id, path, model, served, attempts, reply.status, None, reply.request_id, started)
+            self._log(meter, path, model, served, attempts, reply.status, None, reply.request_id, started)
         headers = [
             *JSON_HEADERS,
             *id_headers(request_id, reply.request_id, served.provider.name),
@@ -223,7 +223,7 @@ class ProxyRoutes:
             await upstream.aclose()
             if self._access_log:
                 self._log(
-                    meter.request_id,
+                    meter,
                     path,
                     model,
                     served,
@@ -237,7 +237,7 @@ class ProxyRoutes:
 
     def _log(
         self,
-        request_id: str,
+        meter: Meter,
         path: str,
         model: str,
         served: Deployment | None,
@@ -249,7 +249,8 @@ class ProxyRoutes:
         stream: bool = False,
     ) -> None:
         self._access.request(
-            request_id=request_id,
+            request_id=meter.request_id,
+            key=meter.key.display if meter.key is not None else None,
             path=f"/v1/{path}",
             model=model,
             provider=served.provider.name if served is not None else "-",

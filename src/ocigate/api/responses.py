@@ -145,7 +145,7 @@ class ResponsesRoutes:
         except GatewayError as err:
             meter.failed(err.status)
             upstream_code = getattr(err, "upstream_code", None)
-            self._log(model, None, err.headers, err.status, started, stream, [], upstream_code=upstream_code)
+            self._log(meter, model, None, err.headers, err.status, started, stream, upstream_code=upstream_code)
             raise
         served, reply, extra = sent.deployment, sent.reply, sent.headers()
         headers = self._headers(JSON_HEADERS, served, reply.request_id, extra, meter)
@@ -162,7 +162,7 @@ class ResponsesRoutes:
                 await _save(keep, payload, created, served)
             response = Response(orjson.dumps(created), 200, headers)
         meter.reply(response.status, response.body, served)
-        self._log(model, served, extra, response.status, started, stream, headers)
+        self._log(meter, model, served, extra, response.status, started, stream, headers)
         return response
 
     def _body_for(self, payload: JSON, history: list[JSON]) -> Callable[[Deployment], bytes]:
@@ -214,22 +214,24 @@ class ResponsesRoutes:
             raise
         finally:
             meter.end(status, served)
-            self._log(model, served, extra, status, started, True, headers)
+            self._log(meter, model, served, extra, status, started, True, headers)
 
     def _log(
         self,
+        meter: Meter,
         model: str,
         served: Deployment | None,
         extra: Mapping[str, str],
         status: int,
         started: float,
         stream: bool,
-        headers: Headers,
+        headers: Headers | None = None,
         upstream_code: str | None = None,
     ) -> None:
-        found = dict(headers)
+        found = dict(headers or ())
         self._access.request(
-            request_id=found.get(b"x-request-id", b"-").decode(),
+            request_id=meter.request_id,
+            key=meter.key.display if meter.key is not None else None,
             path="/v1/responses",
             model=model,
             provider=served.provider.name if served is not None else "-",
