@@ -117,9 +117,9 @@ def test_breaker_opens_on_a_failing_region_and_routing_skips_it(
     routing = {**FAST_RETRIES, "breaker": {"failure_threshold": 3, "cooldown": 60}}
     # Round robin puts region A first on every other request, so its circuit meets its failures for sure.
     config = two_region_config(tmp_path / "ocigate.yaml", region_a, region_b, routing=routing, strategy="round_robin")
-    server, _ = gateway_factory({}, config)
+    server, _ = gateway_factory({"OCIGATE_MASTER_KEY": "gw-admin"}, config)
     fault(region_a, status=500)
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="k", max_retries=0)
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="gw-admin", max_retries=0)
     for _ in range(12):
         raw = client.chat.completions.with_raw_response.create(model="gpt-oss", messages=HI, max_tokens=16)
         assert raw.headers["x-ocigate-deployment"] == IAD
@@ -129,7 +129,10 @@ def test_breaker_opens_on_a_failing_region_and_routing_skips_it(
     assert states == {ORD: "open", IAD: "closed"}
     raw = client.chat.completions.with_raw_response.create(model="gpt-oss", messages=HI, max_tokens=16)
     assert raw.headers["x-ocigate-attempts"] == "1" and raw.headers["x-ocigate-deployment"] == IAD
-    metrics = httpx.get(f"{server.url}/metrics").text
+    master = {"Authorization": "Bearer gw-admin"}
+    admin = httpx.get(f"{server.url}/admin/deployments", headers=master).json()
+    assert {row["deployment"]: row["state"] for row in admin["data"]} == {ORD: "open", IAD: "closed"}
+    metrics = httpx.get(f"{server.url}/metrics", headers=master).text
     assert f'ocigate_circuit_state{{deployment="{ORD}"}} 2.0' in metrics
     assert f'ocigate_circuit_state{{deployment="{IAD}"}} 0.0' in metrics
     clear_faults(region_a)
