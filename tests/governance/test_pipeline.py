@@ -118,3 +118,28 @@ async def test_an_unreachable_redis_fails_fast_and_the_limiter_fails_open() -> N
     finally:
         await backend.close()
         await client.aclose()
+
+
+@pytest.mark.parametrize("database", [0, 3])
+def test_the_pipeline_works_on_uvloop(database: int) -> None:
+    """``ocigate serve`` runs on uvloop, whose transports are not ``asyncio.Transport`` subclasses: the pipeline
+    once hung there for ever (no hello answered, no watchdog), and every limited key's request with it."""
+    import uvloop
+
+    async def round_trip() -> bytes | None:
+        await (await redis_client()).aclose()  # skips when Redis is not there
+        client = Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + f"/{database}")
+        pipe = ScriptPipeline.for_client(client)
+        assert pipe is not None
+        key = f"ocigate-test-{secrets.token_hex(4)}:uvloop"
+        try:
+            await asyncio.wait_for(pipe.call("SET", key, "yes"), 5)
+            return await client.get(key)
+        finally:
+            await client.delete(key)
+            await pipe.close()
+            await client.aclose()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.get_loop().__class__.__module__.startswith("uvloop")
+        assert runner.run(round_trip()) == b"yes"

@@ -19,7 +19,7 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -98,8 +98,8 @@ class _Protocol(asyncio.Protocol):
         self._waiting_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport, though not always a subclass of asyncio.Transport (uvloop's TCPTransport is not).
+        self.transport = cast(asyncio.Transport, transport)
         asyncio.get_running_loop().call_later(self._timeout / 2, self._watch)
 
     def send(self, command: bytes) -> asyncio.Future[Reply]:
@@ -247,7 +247,7 @@ class ScriptPipeline:
                 transport, protocol = await asyncio.wait_for(opening, self._connect_timeout)
                 try:
                     for hello in self._hello:
-                        await protocol.send(hello)
+                        await asyncio.wait_for(protocol.send(hello), self._reply_timeout)
                 except BaseException:
                     transport.close()
                     raise

@@ -44,8 +44,6 @@ async def open_engine(url: str, *, migrate_here: bool = False) -> AsyncEngine:
     else:
         engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     async with engine.connect() as conn:
-        if url.startswith("sqlite"):
-            await conn.execute(text("PRAGMA journal_mode=WAL"))
         current = await _revision(conn)
     if current != SCHEMA_REVISION:
         if migrate_here or ":memory:" in url:
@@ -101,6 +99,10 @@ async def _migrate(conn: AsyncConnection) -> None:
             with Path(database + ".migrate.lock").open("a") as lock:
                 await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
                 try:
+                    # WAL (readers never wait for the writer) is a property of the file, set once, by the one
+                    # process allowed to change it: switching needs the file to itself.
+                    await conn.execute(text("PRAGMA journal_mode=WAL"))
+                    await conn.commit()
                     await _upgrade_if_behind(conn, upgrade)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
