@@ -136,6 +136,8 @@ class Settings:
     """Shared rate limits, budgets in flight and key-cache invalidation across instances; memory when unset."""
     key_pepper: str | None = None
     """HMAC pepper for virtual-key hashes (kept outside the database); plain SHA-256 when unset."""
+    limits_fail_closed: bool = False
+    """Refuse (503) a limited key's requests while Redis cannot be reached, rather than let them through."""
     usage: bool = True
     """One usage record per request (``OCIGATE_USAGE=off`` turns recording off; limits still apply)."""
     audit: bool = False
@@ -392,6 +394,7 @@ def load_settings(
         redis_url=env.get("OCIGATE_REDIS_URL") or None,
         key_pepper=env.get("OCIGATE_KEY_PEPPER") or None,
         usage=_flag(env.get("OCIGATE_USAGE"), default=True),
+        limits_fail_closed=(env.get("OCIGATE_LIMITS_ON_REDIS_FAILURE") or "open").strip().lower() == "closed",
         audit=_flag(env.get("OCIGATE_AUDIT")),
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
         prices=prices,

@@ -70,7 +70,7 @@ class Governance:
         self.hasher = KeyHasher(settings.key_pepper)
         self.cache = KeyCache(self, self.hasher)
         self._backend: LimitBackend = MemoryBackend()
-        self.limiter = Limiter(self._backend, spend=self)
+        self.limiter = Limiter(self._backend, spend=self, fail_open=not settings.limits_fail_closed)
         self.prices = PriceTable(settings.prices)
         self.recording = settings.usage
         self.usage: BatchWriter[UsageRecord] = BatchWriter(self._insert_usage, name="usage")
@@ -83,10 +83,21 @@ class Governance:
         """Connects Redis when configured (limits, leases and key announcements shared by every instance), and
         starts the writers."""
         if self.settings.redis_url:
-            self.redis = await connect_redis(self.settings.redis_url)
+            try:
+                self.redis = await connect_redis(self.settings.redis_url)
+            except Exception as exc:  # noqa: BLE001 - serve anyway; the limiter's policy covers the outage
+                from redis.asyncio import Redis
+
+                log.error(
+                    "Redis (%s) cannot be reached (%r): limited keys are %s until it can",
+                    _where(self.settings.redis_url),
+                    exc,
+                    "refused" if self.settings.limits_fail_closed else "not limited",
+                )
+                self.redis = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
             self.cache = KeyCache(self, self.hasher, redis=self.redis)
             self._backend = RedisBackend(self.redis)
-            self.limiter = Limiter(self._backend, spend=self)
+            self.limiter = Limiter(self._backend, spend=self, fail_open=not self.settings.limits_fail_closed)
         await self.cache.start()
         await self.limiter.start()
         await self.usage.start()
@@ -159,6 +170,7 @@ class Governance:
                 meter.failed(429 if decision.limit else 503)
                 raise decision.error()
             meter.ticket = decision.ticket
+            meter.headers = [(name.encode(), value.encode()) for name, value in decision.headers().items()]
         return meter
 
     def settle(self, meter: Meter, record: UsageRecord) -> None:
@@ -225,6 +237,14 @@ class Governance:
                 model=subject,
             )
         )
+
+
+def _where(url: str) -> str:
+    """A Redis URL without its credentials, for logs."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
 def _priced(record: UsageRecord, cost: float) -> UsageRecord:

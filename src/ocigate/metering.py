@@ -48,6 +48,7 @@ class Meter:
         "ticket",
         "request_id",
         "strip_usage",
+        "headers",
         "_created_at",
         "_started",
         "_size",
@@ -77,6 +78,8 @@ class Meter:
         self.ticket = ticket
         self.request_id = secrets.token_hex(8)
         """The request's id: ``x-request-id``, the access log, the usage record and the audit row."""
+        self.headers: list[tuple[bytes, bytes]] = []
+        """Headers for the client's answer: the key's rate-limit headers (``x-ratelimit-*``)."""
         self.strip_usage = False
         """Set when the gateway asked the upstream for usage the client did not ask for: the usage-only chunk
         is then taken out of the stream the client gets."""

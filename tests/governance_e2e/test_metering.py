@@ -191,3 +191,36 @@ def test_concurrent_requests_over_the_limit_get_429(emulator: ServerThread) -> N
     finally:
         httpx.delete(f"{emulator.url}/_emulator/faults")
         _stop(server)
+
+
+def test_limited_answers_carry_the_rate_limit_headers(governed: tuple[ServerThread, Gateway, Admin]) -> None:
+    _, _, admin = governed
+    client = admin.client(admin.create(rpm=5, tpm=50_000)["secret"])
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert raw.headers["x-ratelimit-limit-requests"] == "5"
+    assert raw.headers["x-ratelimit-remaining-requests"] == "4"
+    assert raw.headers["x-ratelimit-limit-tokens"] == "50000"
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("open", 200), ("closed", 503)])
+def test_an_unreachable_redis_follows_the_configured_policy(emulator: ServerThread, policy: str, expected: int) -> None:
+    # Nothing listens on port 1: the gateway starts all the same and applies the policy to limited keys.
+    env = gateway_env(emulator, OCIGATE_REDIS_URL="redis://127.0.0.1:1/0", OCIGATE_LIMITS_ON_REDIS_FAILURE=policy)
+    server, _ = start_gateway(env)
+    try:
+        admin = Admin(server.url)
+        limited = admin.create(rpm=100)["secret"]
+        reply = httpx.post(
+            f"{server.url}/v1/chat/completions",
+            json={"model": MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+            headers={"Authorization": f"Bearer {limited}"},
+            timeout=20,
+        )
+        assert reply.status_code == expected, reply.text
+        if expected == 503:
+            assert reply.json()["error"]["code"] == "limits_unavailable"
+        assert chat(admin.client(MASTER)).choices  # the master key is never limited
+    finally:
+        _stop(server)

@@ -96,5 +96,6 @@ class EmbeddingRoutes:
             *JSON_HEADERS,
             *id_headers(request_id, sent.reply.request_id, sent.deployment.provider.name),
             *dispatch_headers(sent.headers()),
+            *meter.headers,
         ]
         return Response(sent.reply.body, sent.reply.status, headers)

@@ -158,6 +158,7 @@ class ProxyRoutes:
                     *SSE_HEADERS,
                     *id_headers(request_id, opened.stream.request_id, served.provider.name),
                     *dispatch_headers(opened.headers()),
+                    *meter.headers,
                 ]
                 relay = self._relay(opened.stream, path, model, served, len(opened.attempts), meter, started)
                 return StreamingResponse(
@@ -186,6 +187,7 @@ class ProxyRoutes:
             *JSON_HEADERS,
             *id_headers(request_id, reply.request_id, served.provider.name),
             *dispatch_headers(sent.headers()),
+            *meter.headers,
         ]
         return Response(reply.body, reply.status, headers)
 

@@ -187,7 +187,12 @@ class ResponsesRoutes:
     def _headers(
         base: Headers, served: Deployment, upstream_id: str | None, extra: dict[str, str], meter: Meter
     ) -> Headers:
-        return [*base, *id_headers(meter.request_id, upstream_id, served.provider.name), *dispatch_headers(extra)]
+        return [
+            *base,
+            *id_headers(meter.request_id, upstream_id, served.provider.name),
+            *dispatch_headers(extra),
+            *meter.headers,
+        ]
 
     async def _logged(
         self,
