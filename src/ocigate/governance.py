@@ -33,6 +33,8 @@ from ocigate.limits import Limiter, MemoryBackend, RedisBackend, connect_redis
 from ocigate.limits.backend import LimitBackend
 from ocigate.metering import Meter
 from ocigate.pricing import PriceTable, estimate_prompt_tokens
+from ocigate.store.schema import default_url
+from ocigate.store.usage_sqlite import SqliteUsageWriter, sqlite_path
 from ocigate.usage import BatchWriter, UsageRecord
 
 if TYPE_CHECKING:
@@ -73,7 +75,13 @@ class Governance:
         self.limiter = Limiter(self._backend, spend=self, fail_open=not settings.limits_fail_closed)
         self.prices = PriceTable(settings.prices)
         self.recording = settings.usage
-        self.usage: BatchWriter[UsageRecord] = BatchWriter(self._insert_usage, name="usage")
+        self.usage: BatchWriter[UsageRecord] = BatchWriter(
+            self._insert_usage, name="usage", interval_s=0.5, batch_size=2000
+        )
+        self._sqlite_usage: SqliteUsageWriter | None = None
+        path = sqlite_path(settings.database_url or default_url(settings.data_dir))
+        if path is not None:
+            self._sqlite_usage = SqliteUsageWriter(path)
         self.audit: BatchWriter[AuditRecord] | None = (
             BatchWriter(self._insert_audit, name="audit") if settings.audit else None
         )
@@ -108,6 +116,8 @@ class Governance:
         await self.limiter.close()
         await self._backend.close()
         await self.usage.close()
+        if self._sqlite_usage is not None:
+            await self._sqlite_usage.close()
         if self.audit is not None:
             await self.audit.close()
         await self.cache.close()
@@ -142,7 +152,10 @@ class Governance:
         return await (await self.stores()).usage.spent_since(key_id, since, unit)
 
     async def _insert_usage(self, records: Sequence[UsageRecord]) -> None:
-        await (await self.stores()).usage.insert(records)
+        if self._sqlite_usage is not None:
+            await self._sqlite_usage.insert(records)
+        else:
+            await (await self.stores()).usage.insert(records)
 
     async def _insert_audit(self, records: Sequence[AuditRecord]) -> None:
         await (await self.stores()).audit.insert(records)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,16 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from ocigate.store.tables import SCHEMA_REVISION
+from ocigate.store.schema import SCHEMA_REVISION, default_url, migrate_in_child
+
+__all__ = ["default_url", "normalise_url", "open_engine"]
 
 log = logging.getLogger("ocigate.store")
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def default_url(data_dir: str) -> str:
-    path = Path(data_dir).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return f"sqlite+aiosqlite:///{path / 'ocigate.db'}"
 
 
 def normalise_url(url: str) -> str:
@@ -50,26 +45,8 @@ async def open_engine(url: str, *, migrate_here: bool = False) -> AsyncEngine:
             async with engine.connect() as conn:
                 await _migrate(conn)
         else:
-            await _migrate_in_child(url)
+            await migrate_in_child(url)
     return engine
-
-
-async def _migrate_in_child(url: str) -> None:
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ocigate.store.migrate",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    # The URL goes on stdin: it may hold a password, which a command line would show to every local user.
-    _, err = await child.communicate(url.encode())
-    if child.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
-        raise RuntimeError(
-            f"migrating the database schema to revision {SCHEMA_REVISION} failed: {lines[-1] if lines else '?'}"
-        )
 
 
 async def _revision(conn: AsyncConnection) -> str | None:

@@ -1,5 +1,5 @@
 """The schema as SQLAlchemy Core tables. Changes go through an Alembic migration in ``migrations/versions``
-and a bump of ``SCHEMA_REVISION``.
+and a bump of ``SCHEMA_REVISION`` (``schema.py``).
 
 Times are Unix epoch seconds: whole seconds for stored responses, fractional (``DOUBLE``) for keys, usage and
 audit rows. Usage and audit rows also carry their UTC ``day`` (``YYYY-MM-DD``) so that daily reports group the
@@ -22,7 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_REVISION = "0002"
+from ocigate.store.schema import SCHEMA_REVISION
+
+__all__ = ["SCHEMA_REVISION", "audit", "keys", "metadata", "responses", "usage"]
 
 metadata = MetaData()
 

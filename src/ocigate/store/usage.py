@@ -13,7 +13,6 @@ Reports filter on ``created_at`` (indexed) and group by plain columns, the day i
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ocigate.audit import AuditRecord
 from ocigate.keys import BudgetUnit
+from ocigate.store.rows import audit_row, usage_row
 from ocigate.store.tables import audit, keys, usage
 from ocigate.usage import UsageRecord
 
@@ -67,17 +67,13 @@ class UsageTotals:
         return asdict(self)
 
 
-def day_of(moment: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(moment))
-
-
 class UsageStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def insert(self, records: Sequence[UsageRecord]) -> None:
         """One multi-row insert; see :func:`insert_rows` for rows the database refuses."""
-        await insert_rows(self._engine, usage, [_usage_row(r) for r in records])
+        await insert_rows(self._engine, usage, [usage_row(r) for r in records])
 
     async def report(
         self,
@@ -151,7 +147,7 @@ class AuditStore:
         self._engine = engine
 
     async def insert(self, records: Sequence[AuditRecord]) -> None:
-        await insert_rows(self._engine, audit, [_audit_row(r) for r in records])
+        await insert_rows(self._engine, audit, [audit_row(r) for r in records])
 
     async def recent(
         self, *, limit: int = 100, key_id: str | None = None, since: float | None = None
@@ -217,52 +213,3 @@ def _totals(row: Any, by: Sequence[GroupBy]) -> UsageTotals:
         latency_ms_avg=float(row["latency_ms_avg"]),
         **groups,
     )
-
-
-def _cut(value: str | None, size: int) -> str | None:
-    return value if value is None or len(value) <= size else value[:size]
-
-
-def _usage_row(r: UsageRecord) -> dict[str, Any]:
-    # Cut to the columns' sizes: Postgres refuses longer strings, and a model name comes from the client.
-    return {
-        "created_at": r.created_at,
-        "day": day_of(r.created_at),
-        "request_id": _cut(r.request_id, 64),
-        "key_id": _cut(r.key_id, 40),
-        "team": _cut(r.team, 200),
-        "user_name": _cut(r.user, 200),
-        "model": _cut(r.model, 200),
-        "provider": _cut(r.provider, 100),
-        "region": _cut(r.region, 40),
-        "endpoint": _cut(r.endpoint, 40),
-        "stream": r.stream,
-        "status": r.status,
-        "prompt_tokens": r.prompt_tokens,
-        "completion_tokens": r.completion_tokens,
-        "reasoning_tokens": r.reasoning_tokens,
-        "cached_tokens": r.cached_tokens,
-        "latency_ms": r.latency_ms,
-        "ttft_ms": r.ttft_ms,
-        "cost_usd": r.cost_usd,
-    }
-
-
-def _audit_row(r: AuditRecord) -> dict[str, Any]:
-    return {
-        "created_at": r.created_at,
-        "day": day_of(r.created_at),
-        "request_id": _cut(r.request_id, 64),
-        "key_id": _cut(r.key_id, 40),
-        "key_prefix": _cut(r.key_prefix, 16),
-        "team": _cut(r.team, 200),
-        "user_name": _cut(r.user, 200),
-        "client": _cut(r.client, 100),
-        "method": _cut(r.method, 10),
-        "path": _cut(r.path, 300),
-        "model": _cut(r.model, 200),
-        "status": r.status,
-        "duration_ms": r.duration_ms,
-        "request_body": r.request_body,
-        "response_body": r.response_body,
-    }

@@ -1,0 +1,90 @@
+"""Usage and audit records as table rows, without SQLAlchemy: shared by ``store/usage.py`` (SQLAlchemy, any
+database) and ``store/usage_sqlite.py`` (the SQLite writer on the request path's side)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ocigate.audit import AuditRecord
+from ocigate.usage import UsageRecord
+
+USAGE_COLUMNS = (
+    "created_at",
+    "day",
+    "request_id",
+    "key_id",
+    "team",
+    "user_name",
+    "model",
+    "provider",
+    "region",
+    "endpoint",
+    "stream",
+    "status",
+    "prompt_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "cost_usd",
+)
+
+
+def day_of(moment: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(moment))
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    return value if value is None or len(value) <= size else value[:size]
+
+
+def usage_values(r: UsageRecord) -> tuple[Any, ...]:
+    """The row in ``USAGE_COLUMNS`` order. Strings are cut to the columns' sizes: Postgres refuses longer ones,
+    and a model name comes from the client."""
+    return (
+        r.created_at,
+        day_of(r.created_at),
+        _cut(r.request_id, 64),
+        _cut(r.key_id, 40),
+        _cut(r.team, 200),
+        _cut(r.user, 200),
+        _cut(r.model, 200),
+        _cut(r.provider, 100),
+        _cut(r.region, 40),
+        _cut(r.endpoint, 40),
+        r.stream,
+        r.status,
+        r.prompt_tokens,
+        r.completion_tokens,
+        r.reasoning_tokens,
+        r.cached_tokens,
+        r.latency_ms,
+        r.ttft_ms,
+        r.cost_usd,
+    )
+
+
+def usage_row(r: UsageRecord) -> dict[str, Any]:
+    return dict(zip(USAGE_COLUMNS, usage_values(r), strict=True))
+
+
+def audit_row(r: AuditRecord) -> dict[str, Any]:
+    return {
+        "created_at": r.created_at,
+        "day": day_of(r.created_at),
+        "request_id": _cut(r.request_id, 64),
+        "key_id": _cut(r.key_id, 40),
+        "key_prefix": _cut(r.key_prefix, 16),
+        "team": _cut(r.team, 200),
+        "user_name": _cut(r.user, 200),
+        "client": _cut(r.client, 100),
+        "method": _cut(r.method, 10),
+        "path": _cut(r.path, 300),
+        "model": _cut(r.model, 200),
+        "status": r.status,
+        "duration_ms": r.duration_ms,
+        "request_body": r.request_body,
+        "response_body": r.response_body,
+    }
