@@ -1,0 +1,1 @@
+"""Browser tests of the admin page (Chromium driven by playwright-core from Node)."""
