@@ -14,14 +14,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from harness.dispatch_cost import DISPATCH_DIR
+from harness.interleaved import Interleaved, interleaved_section, measure_interleaved
 from harness.layout import LOAD_CORE, OUT, RESULTS_JSON, RESULTS_MD, ROOT, log
 from harness.machine import facts
 from harness.measure import RUN_OF, Options, TargetResult, measure
 from harness.native import NATIVE_DIR
 from harness.profiles import profile_summary
 from harness.report import ceiling_notes, report, write_results_md
+from harness.routed import ROUTED_DIR
 from harness.targets import make_servers
 from harness.wrk import WrkRun
+
+DEFAULT_TARGETS = (
+    "direct,bare,ocigate,ocigate-native,ocigate-gov-off,ocigate-gov-on,ocigate-gov-redis,ocigate-routed,interleaved"
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,9 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
     parser.add_argument("--peers", default="", help="comma-separated peers to measure too: litellm")
     parser.add_argument(
-        "--targets",
-        default="direct,bare,ocigate,ocigate-native",
-        help="which of direct,bare,ocigate,ocigate-native to measure (default: all)",
+        "--targets", default=DEFAULT_TARGETS, help=f"which of {DEFAULT_TARGETS} to measure (default: all)"
     )
     parser.add_argument("--ready-spawns", type=int, default=3, help="fresh spawns for time to ready (median)")
     parser.add_argument(
@@ -88,6 +93,12 @@ def run_notes(results: list[TargetResult], wanted: set[str]) -> list[str]:
         )
     if "direct" not in wanted:
         notes.append("direct was not measured: no added latency")
+    mismatched = [r.name for r in results if r.usage is not None and not r.usage.ok]
+    if mismatched:
+        notes.append(
+            f"usage records do not match the requests served for {', '.join(mismatched)}: a gateway bug (see the "
+            "usage lines under the table of keys, limits and usage)"
+        )
     return notes
 
 
@@ -101,7 +112,8 @@ def results_json(
     figures = (*RUN_OF, "peak_rss_mb", "ready_ms")
     targets = [
         {
-            **{k: v for k, v in asdict(r).items() if k not in ("runs", "responses")},
+            **{k: v for k, v in asdict(r).items() if k not in ("runs", "responses", "virtual_key")},
+            "virtual_key": {k: v for k, v in asdict(r.virtual_key).items() if k != "secret"} if r.virtual_key else None,
             "runs": loads_json(r.runs),
             "responses": loads_json(r.responses),
             "figures": {key: r.figure(key) for key in figures} if not r.error else {},
@@ -119,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     for pattern in ("*.log", "*.lua", "wrk-*.txt", "py-spy-*.txt"):  # this run's files only
         for stale in OUT.glob(pattern):
             stale.unlink()
-    for store in [*OUT.glob("*-data"), NATIVE_DIR]:  # the gateways' stores and the native key: fresh every run
+    # The gateways' stores, the native key, the routed YAML, the dispatcher's recordings: fresh every run.
+    for store in [*OUT.glob("*-data"), NATIVE_DIR, ROUTED_DIR, DISPATCH_DIR]:
         if store.exists():
             shutil.rmtree(store)
     problem = preflight()
@@ -149,8 +162,18 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
             log(f"{server.name} FAILED: {exc}")
             results.append(TargetResult(server.name, "", error=str(exc)))
+    interleaved: Interleaved | None = None
+    if "interleaved" in wanted:
+        log("== interleaved A/B: keys, limits and usage")
+        try:
+            interleaved = measure_interleaved(args.quick, args.wait_quiet, set())
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
+            log(f"interleaved FAILED: {exc}")
+            notes.append(f"interleaved A/B: failed: {exc}")
     notes += run_notes(results, wanted)
     text = report(results, machine, command, notes, args.duration)
+    if interleaved is not None:
+        text += "\n".join(interleaved_section(interleaved)) + "\n"
     print()
     print(text)
     for r in results:
@@ -163,4 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_results:
         write_results_md(text)
         log(f"updated {RESULTS_MD.relative_to(ROOT)}")
-    return 1 if any(r.error or r.responses_error or r.native_cost_error for r in results) else 0
+    failed = (
+        r.error or r.responses_error or r.native_cost_error or r.dispatch_cost_error or r.usage_error for r in results
+    )
+    return 1 if any(failed) else 0

@@ -35,7 +35,7 @@ from ocigate.metering import Meter
 from ocigate.pricing import PriceTable, estimate_prompt_tokens
 from ocigate.store.schema import default_url
 from ocigate.store.usage_sqlite import SqliteUsageWriter, sqlite_path
-from ocigate.usage import BatchWriter, UsageRecord
+from ocigate.usage import BatchWriter, TokenCounts, UsageRecord
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -186,18 +186,17 @@ class Governance:
             meter.headers = [(name.encode(), value.encode()) for name, value in decision.headers().items()]
         return meter
 
+    def cost(self, model: str, tokens: TokenCounts) -> float:
+        return self.prices.cost(
+            model,
+            prompt_tokens=tokens.prompt_tokens,
+            completion_tokens=tokens.completion_tokens,
+            cached_tokens=tokens.cached_tokens,
+        )
+
     def settle(self, meter: Meter, record: UsageRecord) -> None:
-        """A meter's outcome: the usage record (priced), the limits settled, the audit row."""
+        """A meter's outcome: the usage record, the limits settled, the audit row."""
         total = record.prompt_tokens + record.completion_tokens
-        if total:
-            cost = self.prices.cost(
-                record.model,
-                prompt_tokens=record.prompt_tokens,
-                completion_tokens=record.completion_tokens,
-                cached_tokens=record.cached_tokens,
-            )
-            if cost:
-                record = _priced(record, cost)
         if self.recording:
             self.usage.submit(record)
         if meter.ticket is not None:
@@ -258,12 +257,6 @@ def _where(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
-
-
-def _priced(record: UsageRecord, cost: float) -> UsageRecord:
-    from dataclasses import replace
-
-    return replace(record, cost_usd=cost)
 
 
 class GatewayAuth:

@@ -15,12 +15,12 @@ from the request's size.
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
+from ocigate.ids import next_id
 from ocigate.pricing import estimate_prompt_tokens
 from ocigate.usage import TokenCounts, UsageRecord, tokens_from_usage, usage_in_event
 
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 
 class Accountant(Protocol):
-    """What a meter reports to (``Governance``)."""
+    """What a meter reports to (``Governance``): prices the tokens, then takes the record."""
+
+    def cost(self, model: str, tokens: TokenCounts) -> float: ...
 
     def settle(self, meter: Meter, record: UsageRecord) -> None: ...
 
@@ -76,7 +78,7 @@ class Meter:
         self.model = model
         self.stream = stream
         self.ticket = ticket
-        self.request_id = secrets.token_hex(8)
+        self.request_id = next_id()
         """The request's id: ``x-request-id``, the access log, the usage record and the audit row."""
         self.headers: list[tuple[bytes, bytes]] = []
         """Headers for the client's answer: the key's rate-limit headers (``x-ratelimit-*``)."""
@@ -134,7 +136,8 @@ class Meter:
             return
         self._done = True
         key = self.key
-        self._to.settle(
+        to = self._to
+        to.settle(
             self,
             UsageRecord(
                 created_at=self._created_at,
@@ -154,6 +157,7 @@ class Meter:
                 cached_tokens=tokens.cached_tokens,
                 latency_ms=(time.perf_counter() - self._started) * 1000,
                 ttft_ms=self._ttft,
+                cost_usd=to.cost(self.model, tokens) if tokens.prompt_tokens or tokens.completion_tokens else 0.0,
             ),
         )
 

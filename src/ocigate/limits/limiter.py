@@ -20,14 +20,15 @@ import asyncio
 import contextlib
 import logging
 import math
-import secrets
 import time
 from collections.abc import Callable
 from typing import Protocol
 
+from ocigate.ids import next_id
 from ocigate.keys import BudgetPeriod, BudgetUnit, KeyRecord, period_label, period_reset, period_start
 from ocigate.limits.backend import LimitBackend, Plan, Verdict
 from ocigate.limits.decisions import ALLOWED, BudgetStatus, Decision, Ticket, from_units, spell, to_units, when
+from ocigate.limits.memory import MemoryBackend
 
 log = logging.getLogger("ocigate.limits")
 GRACE_S = 2 * 86400
@@ -95,7 +96,7 @@ class Limiter:
             budget_cost = to_units(budget.unit, tokens=max(0, tokens), cost_usd=max(0.0, cost_usd))
         plan = Plan(
             key_id=record.id,
-            token=secrets.token_hex(8),
+            token=next_id(),
             rpm=record.rpm or 0,
             tpm=record.tpm or 0,
             tokens=max(0, tokens),
@@ -131,8 +132,28 @@ class Limiter:
     async def finish(self, ticket: Ticket | None, *, tokens: int, cost_usd: float) -> None:
         """Settles an admitted request with what it really used (``tokens``: prompt plus completion) and
         releases its concurrency slot. Call it once, whatever the outcome, errors and cancellations included."""
-        if ticket is None or ticket.finished:
+        settlement = self._settlement(ticket, tokens, cost_usd)
+        if settlement is not None:
+            await self._settle(*settlement)
+
+    def finish_soon(self, ticket: Ticket | None, *, tokens: int, cost_usd: float) -> None:
+        """:meth:`finish` without waiting, for a ``finally`` running because the client went away (its task is
+        being cancelled) or a response that should not wait for Redis: at once when the counters are in memory,
+        else in a task of its own."""
+        settlement = self._settlement(ticket, tokens, cost_usd)
+        if settlement is None:
             return
+        if isinstance(self._backend, MemoryBackend):
+            self._backend.finish_now(*settlement)
+            return
+        task = asyncio.get_running_loop().create_task(self._settle(*settlement))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    def _settlement(self, ticket: Ticket | None, tokens: int, cost_usd: float) -> tuple[Plan, int, int] | None:
+        """What :meth:`finish` must tell the counters, or None when there is nothing to release or correct."""
+        if ticket is None or ticket.finished:
+            return None
         ticket.finished = True
         plan = ticket.plan
         self._leased.pop(plan.token, None)
@@ -141,20 +162,14 @@ class Limiter:
             spend_delta = to_units(ticket.unit, tokens=tokens, cost_usd=cost_usd) - plan.budget_cost
         tokens_delta = tokens - plan.tokens if plan.tpm else 0
         if not (plan.max_concurrent or tokens_delta or spend_delta):
-            return  # nothing to release or correct (a key with only a request rate): no round trip
+            return None  # a key with only a request rate: no round trip
+        return plan, tokens_delta, spend_delta
+
+    async def _settle(self, plan: Plan, tokens_delta: int, spend_delta: int) -> None:
         try:
             await self._backend.finish(plan, tokens_delta=tokens_delta, spend_delta=spend_delta)
         except Exception as exc:  # noqa: BLE001 - the lease lapses by itself; the usage record keeps the spend
             self._warn(f"could not settle a request's limits ({exc!r})")
-
-    def finish_soon(self, ticket: Ticket | None, *, tokens: int, cost_usd: float) -> None:
-        """:meth:`finish` in a task of its own, for code that must not wait: a ``finally`` running because the
-        client went away (its task is being cancelled), or a response that should not wait for Redis."""
-        if ticket is None or ticket.finished:
-            return
-        task = asyncio.get_running_loop().create_task(self.finish(ticket, tokens=tokens, cost_usd=cost_usd))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
 
     async def budget_status(self, record: KeyRecord) -> BudgetStatus | None:
         """The key's budget and its spend in the current period (seeded from the usage records if needed)."""

@@ -87,6 +87,10 @@ class MemoryBackend:
         )
 
     async def finish(self, plan: Plan, *, tokens_delta: int, spend_delta: int) -> None:
+        self.finish_now(plan, tokens_delta, spend_delta)
+
+    def finish_now(self, plan: Plan, tokens_delta: int, spend_delta: int) -> None:
+        """:meth:`finish` without a coroutine: nothing here waits (``Limiter.finish_soon`` settles inline)."""
         state = self._state(plan.key_id)
         if plan.tpm > 0 and tokens_delta:
             second = math.floor(self._clock())

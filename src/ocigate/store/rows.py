@@ -32,8 +32,18 @@ USAGE_COLUMNS = (
 )
 
 
+_DAYS: dict[int, str] = {}
+
+
 def day_of(moment: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(moment))
+    """The UTC day of a Unix time, ``YYYY-MM-DD`` (cached: every row of a day has the same)."""
+    index = int(moment // 86400)
+    day = _DAYS.get(index)
+    if day is None:
+        if len(_DAYS) > 1000:
+            _DAYS.clear()
+        day = _DAYS[index] = time.strftime("%Y-%m-%d", time.gmtime(index * 86400))
+    return day
 
 
 def _cut(value: str | None, size: int) -> str | None:

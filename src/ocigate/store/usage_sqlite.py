@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from ocigate.store.rows import USAGE_COLUMNS, usage_values
 from ocigate.store.schema import SCHEMA_REVISION, migrate_in_child
@@ -50,7 +51,10 @@ class SqliteUsageWriter:
             if await loop.run_in_executor(self._thread, self._revision) != SCHEMA_REVISION:
                 await migrate_in_child(self._url)
             self._ready = True
-        await loop.run_in_executor(self._thread, self._write, records)
+        # The rows are built here, on the event loop: the thread then only runs SQLite, which releases the GIL
+        # while it works, instead of holding it for a Python loop the event loop would wait on.
+        rows = [usage_values(r) for r in records]
+        await loop.run_in_executor(self._thread, self._write, rows)
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
@@ -73,9 +77,8 @@ class SqliteUsageWriter:
             return None
         return str(row[0]) if row else None
 
-    def _write(self, records: Sequence[UsageRecord]) -> None:
+    def _write(self, rows: list[tuple[Any, ...]]) -> None:
         db = self._connect()
-        rows = [usage_values(r) for r in records]
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany(INSERT, rows)
