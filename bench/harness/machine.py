@@ -32,6 +32,15 @@ def process_cpu() -> dict[int, tuple[str, float]]:
     return found
 
 
+def pid_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of one process (its threads included), or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def foreign_cpu(before: dict[int, tuple[str, float]], ours: set[int], wall: float) -> tuple[float, list[str]]:
     """CPU used since ``before`` by processes outside the benchmark, % of one core, and the busiest of them."""
     used: list[tuple[float, str]] = []

@@ -1,10 +1,11 @@
-"""The report: the main table, CPU, ratios to the peers, the native path's costs, the Responses loads, the issue's
-targets, and RESULTS.md."""
+"""The report: the main table, CPU, ratios to the peers, the native path's costs, the Responses loads, keys,
+limits and usage, routing and retries, the issue's targets, and RESULTS.md."""
 
 from __future__ import annotations
 
 import re
 
+from harness import governance_report, routing_report
 from harness.cells import cpu_row, fmt
 from harness.layout import LOAD_CORE, PROXY_CORE, RESULTS_MD
 from harness.measure import RUN_OF, TargetResult, run_figure, run_valid
@@ -125,11 +126,13 @@ def ceiling_notes(results: list[TargetResult]) -> list[str]:
 
 
 def verdicts(results: list[TargetResult]) -> list[str]:
+    extra = governance_report.verdict_rows(results) + routing_report.verdict_rows(results)
     ours = next((r for r in results if r.name == "ocigate" and not r.error), None)
+    head = ["| target | threshold | ocigate | verdict |", "|---|---|---:|---|"]
     if ours is None:
-        return ["ocigate was not measured: no verdict."]
+        return ["ocigate was not measured: no verdict on its figures.", *(["", *head, *extra] if extra else [])]
     direct = next((r for r in results if r.name == "direct" and not r.error), None)
-    lines = ["| target | threshold | ocigate | verdict |", "|---|---|---:|---|"]
+    lines = head
     for key, label, op, threshold in TARGETS:
         value = added(ours, direct, "p50_ms") if key == "added_p50_ms" else ours.figure(key)
         valid = ours.valid("p50_ms" if key == "added_p50_ms" else key)
@@ -139,7 +142,7 @@ def verdicts(results: list[TargetResult]) -> list[str]:
             passed = value < threshold if op == "<" else value >= threshold
             verdict, shown = ("PASS" if passed else "FAIL"), f"{value:.3f}" if key.endswith("_ms") else f"{value:.1f}"
         lines.append(f"| {label} | {op} {threshold:g} | {shown} | {verdict} |")
-    return lines
+    return lines + extra
 
 
 def report(results: list[TargetResult], facts: dict[str, str], command: str, notes: list[str], dur: float) -> str:
@@ -167,6 +170,8 @@ def report(results: list[TargetResult], facts: dict[str, str], command: str, not
         lines += ["Ratios (ocigate figure / peer figure):", "", *ratio_lines, ""]
     lines += native_section(results)
     lines += responses_section(results)
+    lines += governance_report.governance_section(results)
+    lines += routing_report.routing_section(results)
     lines += ["Targets:", "", *verdicts(results), ""]
     lines += [f"Note: {note}" for note in notes]
     return "\n".join(lines).rstrip() + "\n"

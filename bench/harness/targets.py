@@ -5,7 +5,12 @@
 - ``ocigate``: ``python -m ocigate serve``, the gateway as shipped, over Oracle's OpenAI-compatible API;
 - ``litellm`` (with ``--peers litellm``, when it is importable): ``litellm --config cfg.yaml``;
 - ``ocigate-native``: the gateway with a ``type: oci`` provider: Oracle's own chat API, every request translated
-  to the GENERIC format and signed as a user principal; see "The native path" in bench/README.md.
+  to the GENERIC format and signed as a user principal; see "The native path" in bench/README.md;
+- ``ocigate-gov-off``, ``ocigate-gov-on``, ``ocigate-gov-redis``: the gateway without usage recording (master
+  key, ``OCIGATE_USAGE=off``), and with a virtual key whose limits are all set (usage on, the limiter in memory,
+  then in Redis); see "Keys, limits and usage" in bench/README.md;
+- ``ocigate-routed``: the gateway with a configured route of two deployments (``models:``); see "Routing and
+  retries" in bench/README.md.
 """
 
 from __future__ import annotations
@@ -13,14 +18,18 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from harness.layout import BENCH, HOST, LOAD_CORE, OUT, PROXY_CORE
 from harness.native import ENDPOINT_VAR, GATEWAY_YAML, native_files
 from harness.processes import clean_env
+from harness.routed import ROUTED_DEPLOYMENTS, UPSTREAM_VAR, routed_yaml
 from harness.workloads import MODEL
 
 MODELS = "openai.gpt-oss-120b,meta.llama-3.3-70b-instruct"
@@ -46,6 +55,26 @@ NATIVE_DISABLED: str | None = (
 )
 
 
+# Keys, limits and usage: the Redis the limiter uses for ocigate-gov-redis (database 15, kept apart).
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@dataclass(frozen=True, slots=True)
+class Governed:
+    """How a gateway target is governed: which key its loads send, whether each request is recorded, and where
+    the key's limits are counted."""
+
+    key: Literal["master", "virtual"]  # virtual: one made with POST /admin/keys before the loads (governance.py)
+    usage: bool  # one usage record per request (OCIGATE_USAGE)
+    limiter: Literal["none", "memory", "redis"]  # none: the master key has no limits
+
+    @property
+    def label(self) -> str:
+        key = "master key" if self.key == "master" else "virtual key (rpm, tpm, max_concurrent, budget)"
+        limits = {"none": "no limits", "memory": "limits in memory", "redis": "limits in Redis"}[self.limiter]
+        return f"{key}, usage {'on' if self.usage else 'off'}, {limits}"
+
+
 @dataclass
 class Server:
     """How to start one server under test and talk to it."""
@@ -62,6 +91,11 @@ class Server:
     emulator_args: Callable[[], list[str]] | None = None  # extra options for its emulator, made when measured
     native_cost: bool = False  # time translation and signing in-process too (native_cost.py)
     disabled: str | None = None  # why it cannot be measured (yet)
+    governance: Governed | None = None  # a gateway: its key and usage, checked after the loads (governance.py)
+    dispatch_cost: bool = False  # time the dispatcher in-process too (dispatch_cost.py)
+    deployments: tuple[str, ...] = ()  # a configured route's deployments, each checked to serve (routed.py)
+    ready: bool = True  # measure the time to ready (a variant of ocigate: the same start-up, not measured again)
+    helper: str | None = None  # a shared service the gateway uses under load (redis-server), its CPU shown apart
 
 
 def emulator_cmd(port: int, _upstream: str = "", extra: list[str] | None = None) -> list[str]:
@@ -95,8 +129,47 @@ def native_env(upstream: str) -> dict[str, str]:
     }
 
 
+def governed_env(name: str, usage: bool, redis: bool = False) -> Callable[[str], dict[str, str]]:
+    """ocigate as the ``ocigate`` target runs it, with usage recording on or off, and the limits in Redis."""
+
+    def env(upstream: str) -> dict[str, str]:
+        found = {**ocigate_env(upstream), "OCIGATE_DATA_DIR": str(data_dir(name))}
+        found["OCIGATE_USAGE"] = "on" if usage else "off"
+        if redis:
+            found["OCIGATE_REDIS_URL"] = REDIS_URL
+        return found
+
+    return env
+
+
+def routed_env(upstream: str) -> dict[str, str]:
+    """ocigate with two providers at the emulator and one configured route over both (``models:``), no ``ORACLE_*``;
+    the YAML's base URLs are the emulator's, from the gateway's environment."""
+    return {
+        UPSTREAM_VAR: upstream,
+        "OCIGATE_CONFIG": str(routed_yaml(UPSTREAM_KEY)),
+        "OCIGATE_MASTER_KEY": MASTER_KEY,
+        "OCIGATE_DATA_DIR": str(data_dir("ocigate-routed")),
+    }
+
+
+def redis_problem(url: str = REDIS_URL, timeout: float = 1.0) -> str | None:
+    """Why the Redis at ``url`` cannot be used (not reachable, no PONG), or None."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            answer = sock.recv(64)
+    except OSError as exc:
+        return f"Redis is not reachable at {host}:{port} ({exc.strerror or exc})"
+    if not answer.startswith(b"+PONG"):
+        return f"Redis at {host}:{port} did not answer PING: {answer[:60]!r}"
+    return None
+
+
 def make_servers(peers: list[str], gateway_env: dict[str, str], notes: list[str]) -> list[Server]:
-    """Every target in measuring order; ``gateway_env`` (``--ocigate-env``) goes to both ocigate targets."""
+    """Every target in measuring order; ``gateway_env`` (``--ocigate-env``) goes to every ocigate target."""
     py = sys.executable
 
     def gateway(port: int, _upstream: str) -> list[str]:
@@ -118,6 +191,8 @@ def make_servers(peers: list[str], gateway_env: dict[str, str], notes: list[str]
             env=gateway_env,
             upstream_env=ocigate_env,
             responses=True,
+            governance=Governed("master", usage=True, limiter="none"),
+            dispatch_cost=True,
         ),
         Server(
             "ocigate-native",
@@ -134,6 +209,43 @@ def make_servers(peers: list[str], gateway_env: dict[str, str], notes: list[str]
             disabled=NATIVE_DISABLED,
         ),
     ]
+    # Keys, limits and usage on the hot path: (a) none, (b) a virtual key with every limit, (c) the same in Redis.
+    for name, governance, redis in (
+        ("ocigate-gov-off", Governed("master", usage=False, limiter="none"), False),
+        ("ocigate-gov-on", Governed("virtual", usage=True, limiter="memory"), False),
+        ("ocigate-gov-redis", Governed("virtual", usage=True, limiter="redis"), True),
+    ):
+        servers.append(
+            Server(
+                name,
+                gateway,
+                PROXY_CORE,
+                "/readyz",
+                "/v1/chat/completions",
+                MASTER_KEY,  # the key the loads send is made before them
+                env=gateway_env,
+                upstream_env=governed_env(name, governance.usage, redis),
+                governance=governance,
+                ready=False,
+                helper="redis-server" if redis else None,
+                disabled=redis_problem() if redis else None,
+            )
+        )
+    # Routing: one public model over two deployments (two providers at the same emulator).
+    servers.append(
+        Server(
+            "ocigate-routed",
+            gateway,
+            PROXY_CORE,
+            "/readyz",
+            "/v1/chat/completions",
+            MASTER_KEY,
+            env=gateway_env,
+            upstream_env=routed_env,
+            deployments=ROUTED_DEPLOYMENTS,
+            ready=False,
+        )
+    )
     if "litellm" in peers:
         litellm = litellm_server()
         if litellm is None:

@@ -62,6 +62,7 @@ class WrkRun:
     other_cpu_pct: float | None = None  # CPU used by processes outside the benchmark: noise
     other_busiest: list[str] = field(default_factory=list)
     steal_pct: float | None = None  # CPU the hypervisor took from this VM during the load, % of one core
+    helper_cpu_pct: float | None = None  # the same for a shared service the proxy uses (redis-server)
     expected_bytes: int | None = None  # the body of the answer the sanity check accepted
     invalid_reason: str | None = None  # what else made the load invalid (short answers, responses not stored)
 
