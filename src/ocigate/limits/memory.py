@@ -20,7 +20,9 @@ class _KeyState:
     requests: deque[float] = field(default_factory=deque)
     """Admission times, oldest first."""
     tokens: dict[int, int] = field(default_factory=dict)
-    """Tokens per one-second bucket."""
+    """Tokens per one-second bucket, oldest first (buckets are added as time goes on)."""
+    tokens_total: int = 0
+    """The sum of ``tokens``, kept as they change rather than summed on every request."""
     leases: dict[str, float] = field(default_factory=dict)
     """Lease token -> expiry."""
     budgets: dict[str, tuple[int, float | None]] = field(default_factory=dict)
@@ -59,12 +61,17 @@ class MemoryBackend:
         second = math.floor(now)
         if plan.tpm > 0:
             first = second - int(plan.window_s) + 1
-            for bucket in [b for b in state.tokens if b < first]:
-                del state.tokens[bucket]
-            used = max(0, sum(state.tokens.values()))
+            buckets = state.tokens
+            while buckets:
+                oldest = next(iter(buckets))
+                if oldest >= first:
+                    break
+                state.tokens_total -= buckets.pop(oldest)
+            used = max(0, state.tokens_total)
             if used > 0 and used + plan.tokens > plan.tpm:
                 return Verdict(False, "tpm", _tokens_retry(state.tokens, used, plan, now), remaining_tokens=0)
-        if plan.max_concurrent > 0:
+        if plan.max_concurrent > 0 and len(state.leases) >= plan.max_concurrent:
+            # Leases of processes that died holding them matter only when the key is at its limit.
             for token in [t for t, expiry in state.leases.items() if expiry <= now]:
                 del state.leases[token]
             if len(state.leases) >= plan.max_concurrent:
@@ -74,6 +81,7 @@ class MemoryBackend:
             requests.append(now)
         if plan.tpm > 0 and plan.tokens:
             state.tokens[second] = state.tokens.get(second, 0) + plan.tokens
+            state.tokens_total += plan.tokens
         if plan.max_concurrent > 0:
             state.leases[plan.token] = now + plan.lease_s
         if spent is not None:
@@ -95,6 +103,7 @@ class MemoryBackend:
         if plan.tpm > 0 and tokens_delta:
             second = math.floor(self._clock())
             state.tokens[second] = state.tokens.get(second, 0) + tokens_delta
+            state.tokens_total += tokens_delta
         if plan.max_concurrent > 0:
             state.leases.pop(plan.token, None)
         if plan.budget_limit > 0 and spend_delta:
