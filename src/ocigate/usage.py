@@ -30,7 +30,7 @@ log = logging.getLogger("ocigate.usage")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x
 class TokenCounts:
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -52,7 +52,7 @@ class TokenCounts:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x
 class UsageRecord:
     created_at: float
     """Unix time the request arrived."""

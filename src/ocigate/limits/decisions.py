@@ -29,7 +29,7 @@ class Ticket:
     finished: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x
 class Decision:
     allowed: bool
     ticket: Ticket | None = None
