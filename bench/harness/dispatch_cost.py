@@ -31,10 +31,8 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -42,8 +40,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.layout import BENCH, OUT, PROXY_CORE, log
-from harness.machine import wait_quiet
+from harness.layout import OUT, PROXY_CORE, log
+from harness.pinned import run_pinned
 from harness.targets import UPSTREAM_KEY
 from harness.workloads import BODY, MODEL, STREAM_BODY
 
@@ -245,19 +243,8 @@ async def measure(upstream: str, budget_s: float, repeats: int) -> DispatchCost:
 
 def measure_dispatch_cost(upstream: str, quick: bool, quiet_s: float, ours: set[int]) -> DispatchCost:
     """Runs :func:`measure` in a fresh process pinned to the proxy's core; raises RuntimeError when it fails."""
-    wait_quiet({os.getpid(), *ours}, quiet_s)
-    budget, repeats = (0.05, 3) if quick else (0.2, 7)
-    DISPATCH_DIR.mkdir(parents=True, exist_ok=True)
-    COST_JSON.unlink(missing_ok=True)
-    cmd = ["taskset", "-c", str(PROXY_CORE), sys.executable, "-m", "harness.dispatch_cost", "--upstream", upstream]
-    cmd += ["--budget", str(budget), "--repeats", str(repeats)]
     log(f"ocigate: timing the dispatcher in-process on core {PROXY_CORE}")
-    done = subprocess.run(cmd, cwd=BENCH, capture_output=True, text=True, timeout=300, check=False)
-    (DISPATCH_DIR / "cost.log").write_text(done.stdout + done.stderr)
-    if done.returncode != 0 or not COST_JSON.exists():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"the in-process timing failed ({done.returncode}): {tail[0]}")
-    cost = DispatchCost(**json.loads(COST_JSON.read_text()))
+    cost = DispatchCost(**run_pinned("dispatch_cost", ["--upstream", upstream], COST_JSON, quick, quiet_s, ours))
     log(
         f"ocigate: dispatch adds {cost.overhead_us('send'):.1f} µs per request "
         f"(stream {cost.overhead_us('stream'):.1f} µs) over calling the provider directly"

@@ -24,10 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -35,9 +33,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.layout import BENCH, PROXY_CORE, log
-from harness.machine import wait_quiet
+from harness.layout import PROXY_CORE, log
 from harness.native import COMPARTMENT, ENDPOINT_VAR, GATEWAY_YAML, NATIVE_DIR, PROVIDER
+from harness.pinned import run_pinned
 from harness.workloads import BODY, MODEL, STREAM_BODY
 
 COST_JSON = NATIVE_DIR / "cost.json"
@@ -197,18 +195,8 @@ def measure(endpoint: str, budget_s: float, repeats: int) -> NativeCost:
 
 def measure_native_cost(endpoint: str, quick: bool, quiet_s: float, ours: set[int]) -> NativeCost:
     """Runs :func:`measure` in a fresh process pinned to the proxy's core; raises RuntimeError when it fails."""
-    wait_quiet({os.getpid(), *ours}, quiet_s)
-    budget, repeats = (0.05, 3) if quick else (0.2, 7)
-    COST_JSON.unlink(missing_ok=True)
-    cmd = ["taskset", "-c", str(PROXY_CORE), sys.executable, "-m", "harness.native_cost", "--endpoint", endpoint]
-    cmd += ["--budget", str(budget), "--repeats", str(repeats)]
     log(f"ocigate-native: timing translation and signing in-process on core {PROXY_CORE}")
-    done = subprocess.run(cmd, cwd=BENCH, capture_output=True, text=True, timeout=300, check=False)
-    (NATIVE_DIR / "cost.log").write_text(done.stdout + done.stderr)
-    if done.returncode != 0 or not COST_JSON.exists():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"the in-process timing failed ({done.returncode}): {tail[0]}")
-    cost = NativeCost(**json.loads(COST_JSON.read_text()))
+    cost = NativeCost(**run_pinned("native_cost", ["--endpoint", endpoint], COST_JSON, quick, quiet_s, ours))
     log(
         f"ocigate-native: translation {cost.nonstream_us:.1f} µs (stream {cost.stream_us:.1f} µs), "
         f"signing {cost.sign_us:.1f} µs per request"

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ocigate.auth import presented_key
 from ocigate.errors import AuthenticationFailed, GatewayError
+from ocigate.ids import next_id
 from ocigate.keys import BudgetUnit, KeyCache, KeyHasher, KeyRecord, is_virtual_key, model_allowed, model_refused
 from ocigate.limits import Limiter, MemoryBackend, RedisBackend, connect_redis
 from ocigate.limits.backend import LimitBackend
@@ -232,15 +234,12 @@ class Governance:
         """One audit row for an administrator's action (a key created, changed, rotated or revoked)."""
         if self.audit is None:
             return
-        import secrets
-        import time
-
         from ocigate.audit import AuditRecord
 
         self.audit.submit(
             AuditRecord(
                 created_at=time.time(),
-                request_id=secrets.token_hex(8),
+                request_id=next_id(),
                 method=request.method,
                 path=request.path,
                 status=status,
