@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ocigate.app import Gateway  # noqa: E402
+from ocigate.app.runtime import Gateway  # noqa: E402
 from ocigate.emulator import EmulatorConfig  # noqa: E402
 
 from servers import ServerThread, start_emulator, start_gateway  # noqa: E402

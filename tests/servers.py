@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 import uvicorn
 
-from ocigate.app import Gateway, create_app
-from ocigate.asgi import ASGIApp
-from ocigate.config import load_settings
+from ocigate.app.runtime import Gateway, create_app
+from ocigate.config.settings import load_settings
+from ocigate.core.asgi import ASGIApp
 from ocigate.emulator import EmulatorConfig, create_emulator_app
 
 

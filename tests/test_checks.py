@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocigate.checks import check_provider, check_settings, secret_problem
-from ocigate.config import ProviderConfig, Settings
+from ocigate.config.settings import ProviderConfig, Settings
+from ocigate.providers.oracle.checks import check_provider, check_settings, secret_problem
 
 CHICAGO = "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com/20231130/actions/v1"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocigate.config import expand, load_settings, split_models
+from ocigate.config.settings import expand, load_settings, split_models
 
 CHICAGO = "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com/20231130/actions/v1"
 

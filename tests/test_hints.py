@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ocigate.hints import UpstreamContext, connection_error, oracle_error, parse_error_body
+from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error, parse_error_body
 
 CTX = UpstreamContext("oracle", "openai.gpt-oss-120b", "us-chicago-1", "https://x/20231130/actions/v1")
 

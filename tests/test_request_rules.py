@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openai
 
-from ocigate.config import load_settings
+from ocigate.config.settings import load_settings
 
 from conftest import CHICAGO_KEY, GatewayFactory
 from servers import ServerThread

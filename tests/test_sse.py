@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocigate.sse import SSEEvent, SSEFramer, SSEParser, encode_event, parse_events
+from ocigate.core.sse import SSEEvent, SSEFramer, SSEParser, encode_event, parse_events
 
 STREAM = (
     'data: {"text":"h\u00e9llo \u4e16\u754c \U0001f600"}\n\n'

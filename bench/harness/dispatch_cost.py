@@ -113,13 +113,13 @@ async def per_call_us(
 
 
 async def measure(upstream: str, budget_s: float, repeats: int) -> DispatchCost:
-    from ocigate.breaker import BreakerBoard, BreakerPolicy
-    from ocigate.dispatch import Dispatcher
-    from ocigate.metrics import Metrics
+    from ocigate.observe.metrics import Metrics
     from ocigate.providers.base import ListedModel, UpstreamReply
-    from ocigate.registry import ProviderState, Registry, RouteTable
-    from ocigate.retry import RetryPolicy
-    from ocigate.routing import Deployment, ModelRoute, Router
+    from ocigate.routing.breaker import BreakerBoard, BreakerPolicy
+    from ocigate.routing.dispatch import Dispatcher
+    from ocigate.routing.registry import ProviderState, Registry, RouteTable
+    from ocigate.routing.retry import RetryPolicy
+    from ocigate.routing.router import Deployment, ModelRoute, Router
 
     reply = record(f"{upstream}/{PATH}", BODY)
     stream = record(f"{upstream}/{PATH}", UPSTREAM_STREAM_BODY)

@@ -106,14 +106,14 @@ def record(url: str, body: bytes, headers: dict[str, str], sign: Callable[..., d
 def measure(endpoint: str, budget_s: float, repeats: int) -> NativeCost:
     import orjson
 
-    from ocigate.catalog import find_model
-    from ocigate.config import load_settings
-    from ocigate.oci_auth import signer_for
-    from ocigate.providers.oci_stream import _events
-    from ocigate.sse import DONE_EVENT, SSEParser
-    from ocigate.translate.oci_chat import from_oci_chat_response, to_oci_chat_request
-    from ocigate.translate.oci_serving import ServingMode
-    from ocigate.translate.oci_stream import OciStreamTranslator
+    from ocigate.catalog.models import find_model
+    from ocigate.config.settings import load_settings
+    from ocigate.core.sse import DONE_EVENT, SSEParser
+    from ocigate.providers.oracle.signing import signer_for
+    from ocigate.providers.oracle.stream import _events
+    from ocigate.translate.oracle.chat import from_oci_chat_response, to_oci_chat_request
+    from ocigate.translate.oracle.serving import ServingMode
+    from ocigate.translate.oracle.stream import OciStreamTranslator
 
     # The provider exactly as the gateway reads it, and its signer.
     settings = load_settings({ENDPOINT_VAR: endpoint, "OCIGATE_CONFIG": str(GATEWAY_YAML)})

@@ -1,3 +1,3 @@
-from ocigate.cli import main
+from ocigate.cli.main import main
 
 raise SystemExit(main())

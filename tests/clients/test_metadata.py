@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocigate.metadata import budgets, model_kind, model_metadata
+from ocigate.catalog.metadata import budgets, model_kind, model_metadata
 
 
 def test_a_catalogue_model_gets_its_capabilities_and_budgets() -> None:

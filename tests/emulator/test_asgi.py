@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ocigate.asgi import ASGIApp, Message
+from ocigate.core.asgi import ASGIApp, Message
 from ocigate.emulator import DEFAULT_KEY, EmulatorConfig, create_emulator_app
 from ocigate.emulator.faults import ConnectionDropped, StreamCut
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocigate.catalog import US_REGIONS
+from ocigate.catalog.models import US_REGIONS
 from ocigate.emulator import MODELS, chat_model_ids, find_model
 
 # Every model id of docs/oracle-genai-api.md §5.2.

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ocigate.audit import AuditLog, AuditRecord, redact_body
-from ocigate.keys import KeyRecord
+from ocigate.governance.audit import AuditLog, AuditRecord, redact_body
+from ocigate.governance.keys import KeyRecord
+from ocigate.governance.usage import BatchWriter
 from ocigate.store.usage import AuditStore
-from ocigate.usage import BatchWriter
 
 KEY = KeyRecord("key_1", "abcdefgh", "ci", team="platform", user="ana")
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ocigate.errors import AuthenticationFailed, InvalidRequest, NotFound
-from ocigate.keys import (
+from ocigate.core.errors import AuthenticationFailed, InvalidRequest, NotFound
+from ocigate.governance.keys import (
     Budget,
     KeyCache,
     KeyHasher,

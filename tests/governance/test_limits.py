@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ocigate.keys import Budget, BudgetUnit, KeyRecord, period_reset
-from ocigate.limits import Decision, LimitBackend, Limiter, MemoryBackend, Plan, RedisBackend, Verdict
+from ocigate.governance.keys import Budget, BudgetUnit, KeyRecord, period_reset
+from ocigate.governance.limits import Decision, LimitBackend, Limiter, MemoryBackend, Plan, RedisBackend, Verdict
 
 from .conftest import REDIS_URL, redis_client
 
@@ -230,8 +230,8 @@ async def test_unlimited_keys_skip_the_counters_and_outages_fail_open_or_closed(
 _WORKER = """
 import asyncio, sys, time
 from redis.asyncio import Redis
-from ocigate.keys import KeyRecord
-from ocigate.limits import Limiter, RedisBackend
+from ocigate.governance.keys import KeyRecord
+from ocigate.governance.limits import Limiter, RedisBackend
 
 async def main(url, namespace, key_id, start_at, attempts):
     client = Redis.from_url(url)

@@ -9,10 +9,10 @@ import secrets
 import pytest
 from redis.asyncio import Redis
 
-from ocigate.keys import KeyRecord
-from ocigate.limits import Limiter, RedisBackend
-from ocigate.limits.backend import Plan
-from ocigate.limits.pipeline import RedisReplyError, ScriptPipeline, _Protocol, encode
+from ocigate.governance.keys import KeyRecord
+from ocigate.governance.limits import Limiter, RedisBackend
+from ocigate.governance.limits.backend import Plan
+from ocigate.governance.limits.pipeline import RedisReplyError, ScriptPipeline, _Protocol, encode
 
 from .conftest import REDIS_URL, redis_client
 

@@ -13,13 +13,20 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ocigate.keys import Budget, KeyHasher
-from ocigate.limits import Limiter, MemoryBackend
-from ocigate.pricing import DEFAULT_PRICES, Price, PriceTable, estimate_prompt_tokens, parse_prices
+from ocigate.governance.keys import Budget, KeyHasher
+from ocigate.governance.limits import Limiter, MemoryBackend
+from ocigate.governance.pricing import DEFAULT_PRICES, Price, PriceTable, estimate_prompt_tokens, parse_prices
+from ocigate.governance.usage import (
+    BatchWriter,
+    TokenCounts,
+    UsageRecord,
+    UsageWriter,
+    tokens_from_usage,
+    usage_in_event,
+)
 from ocigate.store.keys import KeyStore
 from ocigate.store.tables import metadata
 from ocigate.store.usage import UsageStore
-from ocigate.usage import BatchWriter, TokenCounts, UsageRecord, UsageWriter, tokens_from_usage, usage_in_event
 
 
 def _at(text: str) -> float:
@@ -121,7 +128,7 @@ async def test_a_failed_batch_is_retried_and_memory_stays_bounded(caplog: pytest
         written.extend(r.request_id for r in batch)
 
     writer = BatchWriter(sink, interval_s=0.01, batch_size=4, max_pending=10, retry_max_s=0.05)
-    with caplog.at_level(logging.WARNING, logger="ocigate.usage"):
+    with caplog.at_level(logging.WARNING, logger="ocigate.governance.usage"):
         await writer.start()
         accepted = [writer.submit(_record(n)) for n in range(12)]
         await writer.close()
@@ -137,7 +144,7 @@ async def test_close_gives_up_after_its_timeout_when_the_database_stays_down(cap
 
     writer = BatchWriter(sink, retry_max_s=0.05)
     writer.submit(_record())
-    with caplog.at_level(logging.ERROR, logger="ocigate.usage"):
+    with caplog.at_level(logging.ERROR, logger="ocigate.governance.usage"):
         await writer.close(timeout_s=0.3)
     assert writer.failing and "1 records could not be written" in caplog.text
 

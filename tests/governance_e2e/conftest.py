@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 
 from servers import ServerThread, start_gateway
 

@@ -10,8 +10,8 @@ import openai
 import pytest
 
 from databases import postgres_database
-from ocigate.app import Gateway
-from ocigate.config import load_settings
+from ocigate.app.runtime import Gateway
+from ocigate.config.settings import load_settings
 from ocigate.store.database import open_engine
 from ocigate.store.usage import UsageStore
 

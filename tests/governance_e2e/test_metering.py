@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 from ocigate.emulator import EmulatorConfig
 
 from .conftest import MASTER, MODEL, Admin, chat, gateway_env

@@ -28,7 +28,7 @@ import httpx
 import redis.asyncio
 from sqlalchemy import distinct, func, select
 
-from ocigate.pricing import estimate_prompt_tokens
+from ocigate.governance.pricing import estimate_prompt_tokens
 from ocigate.store.database import open_engine
 from ocigate.store.tables import usage
 

@@ -20,7 +20,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 from ocigate.emulator import EmulatorConfig
 from ocigate.emulator.config import IamKey
 from ocigate.emulator.native_models import model_ocid

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ocigate.asgi import ASGIApp, Receive, Scope, Send
+from ocigate.core.asgi import ASGIApp, Receive, Scope, Send
 from ocigate.emulator import EmulatorConfig, create_emulator_app
 from ocigate.emulator.config import IamKey
 from ocigate.emulator.signing import make_security_token

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 from test_agent_replay import _stream, vscode_request
 
 from servers import ServerThread

@@ -15,7 +15,7 @@ import openai
 import orjson
 import pytest
 
-from ocigate.asgi import Receive, Scope, Send
+from ocigate.core.asgi import Receive, Scope, Send
 from ocigate.emulator.signing import SignatureVerifier
 
 from .conftest import COMPARTMENT, Principals, iam_keys, start

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ocigate.app import Gateway
-from ocigate.catalog import MODELS
+from ocigate.app.runtime import Gateway
+from ocigate.catalog.models import MODELS
 
 from .conftest import COMMAND_R_OCID, REGION, Principals, iam_keys, oci_provider, start
 from conftest import GatewayFactory
@@ -53,7 +53,7 @@ def test_pages_are_followed(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("ocigate.providers.oci_discovery.PAGE_SIZE", 7)
+    monkeypatch.setattr("ocigate.providers.oracle.discovery.PAGE_SIZE", 7)
     server, app = start(gateway_factory, tmp_path, {"oci": oci_provider(paging_emulator, oci_dir)})
     offered = [m.id for m in MODELS if "us-ashburn-1" in m.regions]
     assert sorted(name for name in cards(server)) == sorted(offered)

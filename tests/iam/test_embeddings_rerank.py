@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 from ocigate.emulator.native_embed import embedding
 
 from conftest import CHICAGO_KEY, GatewayFactory

@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 
 from .conftest import COMMAND_R_OCID, REGION
 from servers import ServerThread

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from clients.conftest import node_dir  # noqa: F401 - the fixture that installs the Node packages
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 
 from servers import ServerThread
 

@@ -14,7 +14,7 @@ import httpx
 import openai
 import pytest
 
-from ocigate.app import Gateway
+from ocigate.app.runtime import Gateway
 
 from .conftest import COMPARTMENT, OTHER_COMPARTMENT, REGION, TENANCY, Principals, oci_provider, start
 from .instance import FakeInstance

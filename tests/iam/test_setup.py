@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ocigate.checks import check_provider
-from ocigate.config import load_settings
-from ocigate.config_oci import DedicatedEndpoint
-from ocigate.hints import UpstreamContext, iam_policy, oracle_error
+from ocigate.config.oracle import DedicatedEndpoint
+from ocigate.config.settings import load_settings
+from ocigate.providers.oracle.checks import check_provider
+from ocigate.providers.oracle.hints import UpstreamContext, iam_policy, oracle_error
 
 from .conftest import COMPARTMENT, ENDPOINT, REGION
 
@@ -111,8 +111,8 @@ def _python(code: str) -> str:
 def test_the_api_key_path_never_imports_oci() -> None:
     code = """
 import asyncio, sys, tempfile
-from ocigate.app import create_app
-from ocigate.config import load_settings
+from ocigate.app.runtime import create_app
+from ocigate.config.settings import load_settings
 env = {"ORACLE_API_KEY": "sk-x", "ORACLE_BASE_URL": "http://127.0.0.1:9/20231130/actions/v1",
        "ORACLE_MODELS": "xai.grok-3", "OCIGATE_DATA_DIR": tempfile.mkdtemp(), "OCIGATE_NO_ACCESS_LOG": "1"}
 app = create_app(load_settings(env))
@@ -135,8 +135,8 @@ def test_missing_sdk_is_a_start_up_error_naming_the_install() -> None:
     code = """
 import sys
 sys.modules["oci"] = None  # as if the oci extra were not installed
-from ocigate.checks import check_provider
-from ocigate.config import ProviderConfig
+from ocigate.providers.oracle.checks import check_provider
+from ocigate.config.settings import ProviderConfig
 config = ProviderConfig("oci", type="oci", base_url="https://x", auth="user_principal")
 print([d.message for d in check_provider(config) if d.level == "error"])
 """

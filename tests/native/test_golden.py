@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from ocigate.catalog import find_model
-from ocigate.translate.oci_chat import from_oci_chat_response, to_oci_chat_request
-from ocigate.translate.oci_embed import (
+from ocigate.catalog.models import find_model
+from ocigate.translate.oracle.chat import from_oci_chat_response, to_oci_chat_request
+from ocigate.translate.oracle.embed import (
     from_oci_embed_results,
     from_oci_rerank_result,
     to_oci_embed_requests,
     to_oci_rerank_request,
 )
-from ocigate.translate.oci_schema import inline_schema
-from ocigate.translate.oci_serving import ServingMode
-from ocigate.translate.oci_stream import OciStreamTranslator
+from ocigate.translate.oracle.schema import inline_schema
+from ocigate.translate.oracle.serving import ServingMode
+from ocigate.translate.oracle.stream import OciStreamTranslator
 
 from .golden import cases, check, load
 

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from ocigate.catalog import find_model
+from ocigate.catalog.models import find_model
+from ocigate.core.sse import SSEParser
 from ocigate.emulator import DEFAULT_KEY
-from ocigate.sse import SSEParser
-from ocigate.translate.oci_chat import api_format_for, from_oci_chat_response, to_oci_chat_request
-from ocigate.translate.oci_embed import (
+from ocigate.translate.oracle.chat import api_format_for, from_oci_chat_response, to_oci_chat_request
+from ocigate.translate.oracle.embed import (
     embedding_format,
     from_oci_embed_results,
     from_oci_rerank_result,
@@ -25,8 +25,8 @@ from ocigate.translate.oci_embed import (
     to_oci_embed_requests,
     to_oci_rerank_request,
 )
-from ocigate.translate.oci_serving import ServingMode
-from ocigate.translate.oci_stream import OciStreamTranslator
+from ocigate.translate.oracle.serving import ServingMode
+from ocigate.translate.oracle.stream import OciStreamTranslator
 
 from .conftest import COMPARTMENT, REGION
 from servers import ServerThread

@@ -6,19 +6,19 @@ from typing import Any
 
 import pytest
 
-from ocigate.catalog import find_model
-from ocigate.errors import InvalidRequest, UpstreamError
-from ocigate.translate.oci_chat import api_format_for, from_oci_chat_response, to_oci_chat_request
-from ocigate.translate.oci_embed import (
+from ocigate.catalog.models import find_model
+from ocigate.core.errors import InvalidRequest, UpstreamError
+from ocigate.translate.oracle.chat import api_format_for, from_oci_chat_response, to_oci_chat_request
+from ocigate.translate.oracle.embed import (
     embedding_format,
     from_oci_embed_results,
     to_oci_embed_requests,
     to_oci_rerank_request,
 )
-from ocigate.translate.oci_messages import parse_arguments
-from ocigate.translate.oci_schema import inline_schema
-from ocigate.translate.oci_serving import ServingMode
-from ocigate.translate.oci_stream import OciStreamTranslator, parse_objects
+from ocigate.translate.oracle.messages import parse_arguments
+from ocigate.translate.oracle.schema import inline_schema
+from ocigate.translate.oracle.serving import ServingMode
+from ocigate.translate.oracle.stream import OciStreamTranslator, parse_objects
 
 LLAMA = "meta.llama-3.3-70b-instruct"
 COMMAND = "cohere.command-r-08-2024"

@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocigate.breaker import BreakerBoard, BreakerPolicy
-from ocigate.dispatch import Dispatcher
-from ocigate.dispatch_events import Attempt, NullHooks
-from ocigate.errors import GatewayError, UpstreamError
-from ocigate.hints import UpstreamContext, connection_error, oracle_error
+from ocigate.core.errors import GatewayError, UpstreamError
 from ocigate.providers.base import ListedModel, UpstreamReply
-from ocigate.retry import RetryPolicy
-from ocigate.routing import Deployment, ModelRoute, Router
-from ocigate.secrets_pair import SecretPair
+from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
+from ocigate.providers.oracle.secrets_pair import SecretPair
+from ocigate.routing.breaker import BreakerBoard, BreakerPolicy
+from ocigate.routing.dispatch import Dispatcher
+from ocigate.routing.events import Attempt, NullHooks
+from ocigate.routing.retry import RetryPolicy
+from ocigate.routing.router import Deployment, ModelRoute, Router
 
 
 class FakeClock:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ocigate.breaker import Breaker, BreakerBoard, BreakerPolicy, CircuitState, counts_as_failure
-from ocigate.errors import GatewayError, InvalidRequest
-from ocigate.routing import ModelRoute
+from ocigate.core.errors import GatewayError, InvalidRequest
+from ocigate.routing.breaker import Breaker, BreakerBoard, BreakerPolicy, CircuitState, counts_as_failure
+from ocigate.routing.router import ModelRoute
 
 from .fakes import OK, FakeClock, FakeProvider, body_for, deployment, make, oracle, timeout, unreachable
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from ocigate.errors import GatewayError, ProviderUnavailable, UpstreamError
+from ocigate.core.errors import GatewayError, ProviderUnavailable, UpstreamError
 from ocigate.providers.base import UpstreamReply
-from ocigate.retry import RetryPolicy
-from ocigate.routing import Deployment, ModelRoute
-from ocigate.secrets_pair import SecretPair
+from ocigate.providers.oracle.secrets_pair import SecretPair
+from ocigate.routing.retry import RetryPolicy
+from ocigate.routing.router import Deployment, ModelRoute
 
 from .fakes import OK, FakeProvider, body_for, deployment, make, one, oracle, real_time, timeout, two, unreachable
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ocigate.breaker import BreakerBoard, BreakerPolicy
-from ocigate.dispatch_events import Attempt
-from ocigate.metrics import Metrics, status_class, usage_counts
-from ocigate.routing import ModelRoute
-from ocigate.secrets_pair import SecretPair
+from ocigate.observe.metrics import Metrics, status_class, usage_counts
+from ocigate.providers.oracle.secrets_pair import SecretPair
+from ocigate.routing.breaker import BreakerBoard, BreakerPolicy
+from ocigate.routing.events import Attempt
+from ocigate.routing.router import ModelRoute
 
 from .fakes import OK, FakeClock, FakeProvider, FakeStream, body_for, deployment, make, oracle
 

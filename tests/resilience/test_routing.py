@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ocigate.routing import Deployment, ModelRoute, Router, Timeouts
+from ocigate.routing.router import Deployment, ModelRoute, Router, Timeouts
 
 from .fakes import FakeProvider, deployment
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocigate.secrets_pair import SecretLabel, SecretPair, mask
+from ocigate.providers.oracle.secrets_pair import SecretLabel, SecretPair, mask
 
 from .fakes import FakeClock
 

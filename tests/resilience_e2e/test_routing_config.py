@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocigate.config import load_settings
+from ocigate.config.settings import load_settings
 
 
 def test_routing_models_and_env_overrides(tmp_path: Path) -> None:

@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
-from ocigate.catalog import find_model
-from ocigate.sse import parse_events
-from ocigate.translate.responses_output import from_chat_response
-from ocigate.translate.responses_request import to_chat_request
-from ocigate.translate.responses_stream import ResponsesStreamTranslator
-from ocigate.translate.sanitize import sanitize_chat_request
+from ocigate.catalog.models import find_model
+from ocigate.core.sse import parse_events
+from ocigate.translate.responses.output import from_chat_response
+from ocigate.translate.responses.request import to_chat_request
+from ocigate.translate.responses.stream import ResponsesStreamTranslator
+from ocigate.translate.sanitize.chat import sanitize_chat_request
 
 JSON = dict[str, Any]
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,8 +10,8 @@ import pytest
 from openai.types.responses import Response, ResponseItem
 from pydantic import TypeAdapter
 
-from ocigate.translate.responses_items import input_items
-from ocigate.translate.responses_output import from_chat_response, usage_from_chat
+from ocigate.translate.responses.items import input_items
+from ocigate.translate.responses.output import from_chat_response, usage_from_chat
 
 JSON = dict[str, Any]
 GOLDEN = Path(__file__).parent / "golden"

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from ocigate.errors import InvalidRequest
-from ocigate.translate.responses_items import input_items
-from ocigate.translate.responses_output import from_chat_response
-from ocigate.translate.responses_request import to_chat_request
+from ocigate.core.errors import InvalidRequest
+from ocigate.translate.responses.items import input_items
+from ocigate.translate.responses.output import from_chat_response
+from ocigate.translate.responses.request import to_chat_request
 
 JSON = dict[str, Any]
 LLAMA = "meta.llama-3.3-70b-instruct"

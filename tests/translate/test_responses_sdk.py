@@ -23,10 +23,10 @@ from openai.types.responses import (
 )
 from pydantic import TypeAdapter
 
-from ocigate.sse import parse_events
-from ocigate.translate.responses_output import from_chat_response
-from ocigate.translate.responses_request import to_chat_request
-from ocigate.translate.responses_stream import ResponsesStreamTranslator
+from ocigate.core.sse import parse_events
+from ocigate.translate.responses.output import from_chat_response
+from ocigate.translate.responses.request import to_chat_request
+from ocigate.translate.responses.stream import ResponsesStreamTranslator
 
 JSON = dict[str, Any]
 LLAMA = "meta.llama-3.3-70b-instruct"

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from ocigate.sse import parse_events
-from ocigate.translate.responses_output import from_chat_response
-from ocigate.translate.responses_stream import ResponsesStreamTranslator
+from ocigate.core.sse import parse_events
+from ocigate.translate.responses.output import from_chat_response
+from ocigate.translate.responses.stream import ResponsesStreamTranslator
 
 JSON = dict[str, Any]
 REQUEST: JSON = {"model": "meta.llama-3.3-70b-instruct", "input": "Hi", "stream": True}

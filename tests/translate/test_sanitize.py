@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ocigate.catalog import MODELS, ModelInfo, find_model
-from ocigate.errors import InvalidRequest
-from ocigate.translate.sanitize import profile_for, sanitize_chat_request
-from ocigate.translate.sanitize_profile import DEFAULT_PROFILES, GENERIC_PROFILE, SanitizeProfile
+from ocigate.catalog.models import MODELS, ModelInfo, find_model
+from ocigate.core.errors import InvalidRequest
+from ocigate.translate.sanitize.chat import profile_for, sanitize_chat_request
+from ocigate.translate.sanitize.profile import DEFAULT_PROFILES, GENERIC_PROFILE, SanitizeProfile
 
 JSON = dict[str, Any]
 CHAT_MODELS = [m for m in MODELS if m.chat and m.openai_compatible]
@@ -253,7 +253,7 @@ def test_never_mutates_and_reaches_a_fixed_point(request: JSON, info: ModelInfo 
 
 
 def test_output_limit_above_the_models_own_is_capped() -> None:
-    from ocigate.catalog import find_model
+    from ocigate.catalog.models import find_model
 
     llama = find_model("meta.llama-3.3-70b-instruct")
     assert llama is not None

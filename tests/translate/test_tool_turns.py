@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from ocigate.errors import InvalidRequest
-from ocigate.translate.tool_turns import repair_tool_turns
+from ocigate.core.errors import InvalidRequest
+from ocigate.translate.sanitize.tool_turns import repair_tool_turns
 
 JSON = dict[str, Any]
 USER: JSON = {"role": "user", "content": "Go"}

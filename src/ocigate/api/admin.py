@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ocigate.api.proxy import parse_object
-from ocigate.asgi import Request, Response, Router, json_response
-from ocigate.errors import InvalidRequest, NotFound
-from ocigate.governance import Governance
-from ocigate.keys import KeyRecord
+from ocigate.core.asgi import Request, Response, Router, json_response
+from ocigate.core.errors import InvalidRequest, NotFound
+from ocigate.governance.keys import KeyRecord
+from ocigate.governance.service import Governance
 
 
 class AdminRoutes:

@@ -4,7 +4,7 @@ The page is static: HTML, CSS and scripts in ``admin_static/``, with Chart.js ve
 inside a private network, so nothing comes from a CDN). Its script asks for the master key, keeps it in the
 tab's ``sessionStorage`` and sends it as ``Authorization: Bearer`` on every ``/admin`` API call.
 
-Why the assets ride on the page's own URL: :class:`~ocigate.governance.GatewayAuth` lets only ``GET /admin``
+Why the assets ride on the page's own URL: :class:`~ocigate.governance.service.GatewayAuth` lets only ``GET /admin``
 and ``GET /admin/`` through without a key (every other ``/admin`` path is the API and needs the master key),
 and a browser loading ``<script src>`` cannot send one. The page refers to its files as ``?asset=NAME``, which
 also keeps it working behind a proxy that mounts the gateway under a path prefix.
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ocigate.asgi import Headers, Request, Response
-from ocigate.errors import NotFound
+from ocigate.core.asgi import Headers, Request, Response
+from ocigate.core.errors import NotFound
 
 STATIC_DIR = Path(__file__).with_name("admin_static")
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import orjson
 
-from ocigate.access import AccessLog
 from ocigate.api.proxy import dispatch_headers, id_headers, read_model_request, require_kind
-from ocigate.asgi import JSON_HEADERS, Request, Response
-from ocigate.dispatch import Dispatcher
-from ocigate.errors import GatewayError, InvalidRequest
-from ocigate.governance import Governance
-from ocigate.registry import RouteTable
-from ocigate.routing import Deployment
+from ocigate.core.asgi import JSON_HEADERS, Request, Response
+from ocigate.core.errors import GatewayError, InvalidRequest
+from ocigate.governance.service import Governance
+from ocigate.observe.access import AccessLog
+from ocigate.routing.dispatch import Dispatcher
+from ocigate.routing.registry import RouteTable
+from ocigate.routing.router import Deployment
 
 JSON = dict[str, Any]
 

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ocigate.asgi import Request, Response, json_response
-from ocigate.auth import presented_key
-from ocigate.errors import AuthenticationFailed, ModelNotFound, NotFound
-from ocigate.metadata import model_metadata
-from ocigate.registry import ModelEntry, Registry
+from ocigate.catalog.metadata import model_metadata
+from ocigate.core.asgi import Request, Response, json_response
+from ocigate.core.errors import AuthenticationFailed, ModelNotFound, NotFound
+from ocigate.governance.auth import presented_key
+from ocigate.routing.registry import ModelEntry, Registry
 
 
 class ModelRoutes:

@@ -15,19 +15,19 @@ from typing import Any
 
 import orjson
 
-from ocigate.access import AccessLog
-from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse
-from ocigate.catalog import find_model
-from ocigate.dispatch import Dispatcher
-from ocigate.errors import GatewayError, InvalidRequest
-from ocigate.governance import Governance
-from ocigate.metering import Meter
+from ocigate.catalog.models import find_model
+from ocigate.core.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse
+from ocigate.core.errors import GatewayError, InvalidRequest
+from ocigate.core.sse import DONE_EVENT, encode_event
+from ocigate.governance.metering import Meter
+from ocigate.governance.service import Governance
+from ocigate.observe.access import AccessLog
 from ocigate.providers.base import UpstreamStream
-from ocigate.registry import RouteTable
-from ocigate.routing import Deployment
-from ocigate.sse import DONE_EVENT, encode_event
-from ocigate.translate.sanitize import profile_for, sanitize_chat_request
-from ocigate.translate.sanitize_profile import SanitizeProfile
+from ocigate.routing.dispatch import Dispatcher
+from ocigate.routing.registry import RouteTable
+from ocigate.routing.router import Deployment
+from ocigate.translate.sanitize.chat import profile_for, sanitize_chat_request
+from ocigate.translate.sanitize.profile import SanitizeProfile
 
 JSON = dict[str, Any]
 

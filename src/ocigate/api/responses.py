@@ -19,25 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ocigate.access import AccessLog
 from ocigate.api.proxy import abandon, dispatch_headers, id_headers, parse_object, require_kind, stream_error_event
-from ocigate.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse, json_response
-from ocigate.catalog import find_model
-from ocigate.dispatch import Dispatcher
-from ocigate.errors import GatewayError, InvalidRequest, NotFound
-from ocigate.governance import Governance
-from ocigate.metering import Meter
+from ocigate.catalog.models import find_model
+from ocigate.core.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse, json_response
+from ocigate.core.errors import GatewayError, InvalidRequest, NotFound
+from ocigate.core.sse import parse_events
+from ocigate.governance.metering import Meter
+from ocigate.governance.service import Governance
+from ocigate.observe.access import AccessLog
 from ocigate.providers.base import UpstreamStream
-from ocigate.registry import Routed, RouteTable
-from ocigate.routing import Deployment
-from ocigate.sse import parse_events
+from ocigate.routing.dispatch import Dispatcher
+from ocigate.routing.registry import Routed, RouteTable
+from ocigate.routing.router import Deployment
 from ocigate.store.records import StoredResponse
-from ocigate.translate.responses_items import input_items
-from ocigate.translate.responses_output import from_chat_response
-from ocigate.translate.responses_request import to_chat_request
-from ocigate.translate.responses_stream import ResponsesStreamTranslator
-from ocigate.translate.sanitize import profile_for, sanitize_chat_request
-from ocigate.translate.sanitize_profile import SanitizeProfile
+from ocigate.translate.responses.items import input_items
+from ocigate.translate.responses.output import from_chat_response
+from ocigate.translate.responses.request import to_chat_request
+from ocigate.translate.responses.stream import ResponsesStreamTranslator
+from ocigate.translate.sanitize.chat import profile_for, sanitize_chat_request
+from ocigate.translate.sanitize.profile import SanitizeProfile
 
 if TYPE_CHECKING:
     from ocigate.store.responses import ResponseStore

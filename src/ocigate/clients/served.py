@@ -11,9 +11,9 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ocigate.config import Settings, load_settings
-from ocigate.metadata import model_kind
-from ocigate.registry import ModelEntry, Registry
+from ocigate.catalog.metadata import model_kind
+from ocigate.config.settings import Settings, load_settings
+from ocigate.routing.registry import ModelEntry, Registry
 
 # A gateway listening on every address is still reached on loopback from the machine that runs this command.
 _ANY_ADDRESS = frozenset({"0.0.0.0", "::", "[::]", ""})
@@ -74,7 +74,7 @@ def classify(registry: Registry, *, emulator: bool) -> ServedModels:
 
 
 async def served_models(settings: Settings) -> ServedModels:
-    from ocigate.app import Runtime
+    from ocigate.app.runtime import Runtime
 
     # The runtime's start-up warnings are written for a person watching `ocigate serve`; the caller reports
     # what matters here through ServedModels.notes. A level, not `disabled`: the embedded emulator's

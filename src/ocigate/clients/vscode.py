@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ocigate.catalog.metadata import catalog_entry, model_metadata
 from ocigate.clients.jsonc import strip_jsonc
 from ocigate.clients.served import gateway_root, load, root_of, served_models
-from ocigate.metadata import catalog_entry, model_metadata
 
 PROVIDER_NAME = "ocigate"
 DEFAULT_KEY_REF = "${input:ocigateKey}"

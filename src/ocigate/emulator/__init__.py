@@ -11,7 +11,7 @@ Usage::
 
 from __future__ import annotations
 
-from ocigate.catalog import MODELS, ModelInfo, chat_model_ids, find_model
+from ocigate.catalog.models import MODELS, ModelInfo, chat_model_ids, find_model
 from ocigate.emulator.app import create_emulator_app
 from ocigate.emulator.config import DEFAULT_KEY, DEFAULT_KEYS, EmulatorConfig, EmulatorKey
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from ocigate.asgi import Handler, Request, Response, json_response
-from ocigate.catalog import chat_model_ids
+from ocigate.catalog.models import chat_model_ids
+from ocigate.core.asgi import Handler, Request, Response, json_response
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import cannot_parse
 

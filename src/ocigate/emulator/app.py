@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ocigate.asgi import ASGIApp, Handler, Message, Receive, Request, Response, Router, Scope, Send, json_response
+from ocigate.core.asgi import ASGIApp, Handler, Message, Receive, Request, Response, Router, Scope, Send, json_response
 from ocigate.emulator import admin, native_routes
 from ocigate.emulator.chat import chat_handler
 from ocigate.emulator.config import EmulatorConfig

@@ -6,8 +6,8 @@ import time
 
 import orjson
 
-from ocigate.asgi import Handler, Request, Response, StreamingResponse
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
+from ocigate.core.asgi import Handler, Request, Response, StreamingResponse
 from ocigate.emulator.context import Context, json_reply
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.faults import paced

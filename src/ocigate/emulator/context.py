@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from ocigate.asgi import Request, Response
-from ocigate.catalog import ModelInfo, models_in_region
+from ocigate.catalog.models import ModelInfo, models_in_region
+from ocigate.core.asgi import Request, Response
 from ocigate.emulator.config import EmulatorConfig, EmulatorKey
 from ocigate.emulator.errors import OracleError, cannot_parse, invalid, missing, not_authenticated, not_found
 from ocigate.emulator.faults import FaultBook, FaultRule, apply

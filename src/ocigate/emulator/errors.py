@@ -1,6 +1,6 @@
 """Oracle's error bodies: ``{"code": "...", "message": "..."}`` with the status of doc §4.
 
-:class:`OracleError` is a :class:`~ocigate.errors.GatewayError` so that the shared ASGI layer renders it; only
+:class:`OracleError` is a :class:`~ocigate.core.errors.GatewayError` so that the shared ASGI layer renders it; only
 the body differs from the gateway's OpenAI envelope.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from ocigate.errors import GatewayError
+from ocigate.core.errors import GatewayError
 
 NOT_AUTHENTICATED = "The required information to complete authentication was not provided or was incorrect."
 NOT_AUTHORIZED_OR_NOT_FOUND = "Authorization failed or requested resource not found."

@@ -13,8 +13,8 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
-from ocigate.asgi import Handler, Request, Response, json_response
-from ocigate.catalog import MODELS, Capability
+from ocigate.catalog.models import MODELS, Capability
+from ocigate.core.asgi import Handler, Request, Response, json_response
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.native_auth import NativeGate

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ocigate.asgi import Request
+from ocigate.core.asgi import Request
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import cannot_parse, not_found
 from ocigate.emulator.faults import apply

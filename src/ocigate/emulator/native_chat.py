@@ -6,8 +6,8 @@ COHEREV2 [uncertain: the doc shows image and thinking content only in V2]."""
 
 from __future__ import annotations
 
-from ocigate.asgi import Handler, Request, Response, StreamingResponse
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
+from ocigate.core.asgi import Handler, Request, Response, StreamingResponse
 from ocigate.emulator.context import Context, json_reply
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.faults import paced

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.generation import Generation, Params, Prompt, ToolSpec, chunk_words, count_words
 from ocigate.emulator.native_wire import (

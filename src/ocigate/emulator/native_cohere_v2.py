@@ -3,7 +3,7 @@ reasoning models, tool calls with ids."""
 
 from __future__ import annotations
 
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.generation import (
     Generation,

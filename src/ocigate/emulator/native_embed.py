@@ -12,8 +12,8 @@ import math
 import random
 import re
 
-from ocigate.asgi import Handler, Request, Response
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
+from ocigate.core.asgi import Handler, Request, Response
 from ocigate.emulator.context import Context, json_reply
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.generation import count_words

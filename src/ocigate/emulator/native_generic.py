@@ -3,7 +3,7 @@ with GENERIC stream events."""
 
 from __future__ import annotations
 
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.generation import (
     REASONING_WORDS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from ocigate.catalog import Capability, ModelInfo
+from ocigate.catalog.models import Capability, ModelInfo
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import invalid, missing, not_found
 from ocigate.emulator.native_wire import obj, text

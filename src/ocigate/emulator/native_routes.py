@@ -3,7 +3,7 @@ management API's model listing, all under ``/20231130``."""
 
 from __future__ import annotations
 
-from ocigate.asgi import Handler
+from ocigate.core.asgi import Handler
 from ocigate.emulator.context import Context
 from ocigate.emulator.management import PATH as MODELS_PATH
 from ocigate.emulator.management import list_models_handler

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from ocigate.asgi import Headers
+from ocigate.core.asgi import Headers
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.generation import Generation
 

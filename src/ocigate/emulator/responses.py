@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from ocigate.asgi import Handler, Request, Response, StreamingResponse
-from ocigate.catalog import ModelInfo
+from ocigate.catalog.models import ModelInfo
+from ocigate.core.asgi import Handler, Request, Response, StreamingResponse
 from ocigate.emulator.context import Context, Ids, json_reply
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.faults import paced

@@ -31,10 +31,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ocigate.asgi import Request
+from ocigate.core.asgi import Request
 from ocigate.emulator.config import IamKey
 from ocigate.emulator.errors import OracleError
-from ocigate.security_tokens import token_expiry
+from ocigate.providers.oracle.security_tokens import token_expiry
 
 TOKEN_PREFIX = "ST$"
 GET_HEADERS = ("date", "(request-target)", "host")

@@ -1,6 +1,6 @@
 """What every provider offers the gateway.
 
-A provider makes exactly one attempt per call and raises :class:`~ocigate.errors.UpstreamError` (with the hint
+A provider makes exactly one attempt per call and raises :class:`~ocigate.core.errors.UpstreamError` (with the hint
 already in its message) when the upstream fails; retries and fallbacks belong to the caller.
 
 Usage::
@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from ocigate.metadata import ModelKind
+from ocigate.catalog.metadata import ModelKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,5 +56,5 @@ class Provider(Protocol):
 
     async def list_models(self) -> list[ListedModel] | None:
         """The upstream's own model listing, or None where it has none (Oracle's API-key path). May raise
-        :class:`~ocigate.errors.UpstreamError`; the registry then keeps the last good listing."""
+        :class:`~ocigate.core.errors.UpstreamError`; the registry then keeps the last good listing."""
         ...

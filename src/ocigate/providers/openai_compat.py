@@ -10,9 +10,10 @@ name their compartment (``opc-compartment-id`` and, as oci-openai does for older
 the ``/20231130/actions/v1`` base, or their project (``OpenAI-Project``) on ``/openai/v1`` (doc §2.3); models are
 then listed through Oracle's management API, as for ``type: oci``.
 
-With an API key, the provider may hold both of its secrets (a :class:`~ocigate.secrets_pair.SecretPair`): a 401
-moves it to the other secret and is marked ``retryable`` when it did, so that the dispatcher tries again at once;
-the key's rotation then fails no request. The header sets of both secrets are built once, not per request.
+With an API key, the provider may hold both of its secrets (a
+:class:`~ocigate.providers.oracle.secrets_pair.SecretPair`): a 401 moves it to the other secret and is marked
+``retryable`` when it did, so that the dispatcher tries again at once; the key's rotation then fails no request.
+The header sets of both secrets are built once, not per request.
 """
 
 from __future__ import annotations
@@ -22,18 +23,18 @@ from collections.abc import AsyncIterator, Mapping
 import aiohttp
 import orjson
 
-from ocigate.config import ProviderConfig
-from ocigate.errors import UpstreamError
-from ocigate.hints import UpstreamContext, connection_error, oracle_error
-from ocigate.metadata import model_kind
-from ocigate.oci_auth import OciRequestSigner
+from ocigate.catalog.metadata import model_kind
+from ocigate.catalog.regions import uses_openai_base
+from ocigate.config.settings import ProviderConfig
+from ocigate.core.errors import UpstreamError
+from ocigate.core.sse import SSEFramer, encode_event
 from ocigate.providers.base import ListedModel, UpstreamReply
-from ocigate.providers.oci_discovery import list_oci_models, management_url
-from ocigate.providers.oci_http import SignedHttp
-from ocigate.regions import uses_openai_base
-from ocigate.routing import Timeouts
-from ocigate.secrets_pair import SecretPair
-from ocigate.sse import SSEFramer, encode_event
+from ocigate.providers.oracle.discovery import list_oci_models, management_url
+from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
+from ocigate.providers.oracle.http import SignedHttp
+from ocigate.providers.oracle.secrets_pair import SecretPair
+from ocigate.providers.oracle.signing import OciRequestSigner
+from ocigate.routing.router import Timeouts
 
 _CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
 READ_SIZE = 64 * 1024

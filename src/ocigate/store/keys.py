@@ -29,8 +29,16 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ocigate.errors import InvalidRequest, NotFound
-from ocigate.keys import BUDGET_PERIODS, BUDGET_UNITS, Budget, KeyHasher, KeyRecord, new_secret, visible_prefix
+from ocigate.core.errors import InvalidRequest, NotFound
+from ocigate.governance.keys import (
+    BUDGET_PERIODS,
+    BUDGET_UNITS,
+    Budget,
+    KeyHasher,
+    KeyRecord,
+    new_secret,
+    visible_prefix,
+)
 from ocigate.store.tables import keys
 
 

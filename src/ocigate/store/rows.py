@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ocigate.audit import AuditRecord
-from ocigate.usage import UsageRecord
+from ocigate.governance.audit import AuditRecord
+from ocigate.governance.usage import UsageRecord
 
 USAGE_COLUMNS = (
     "created_at",

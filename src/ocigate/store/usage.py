@@ -22,11 +22,11 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from ocigate.audit import AuditRecord
-from ocigate.keys import BudgetUnit
+from ocigate.governance.audit import AuditRecord
+from ocigate.governance.keys import BudgetUnit
+from ocigate.governance.usage import UsageRecord
 from ocigate.store.rows import audit_row, usage_row
 from ocigate.store.tables import audit, keys, usage
-from ocigate.usage import UsageRecord
 
 log = logging.getLogger("ocigate.store")
 

@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ocigate.governance.usage import UsageRecord
 from ocigate.store.rows import USAGE_COLUMNS, usage_values
 from ocigate.store.schema import SCHEMA_REVISION, migrate_in_child
-from ocigate.usage import UsageRecord
 
 INSERT = f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) VALUES ({', '.join('?' for _ in USAGE_COLUMNS)})"
 

@@ -1,7 +1,7 @@
 """Pure translation between request and response formats: data in, data out.
 
 No I/O, no HTTP library, no logging: each function takes parsed JSON and returns JSON (or SSE event bytes), and
-raises :class:`ocigate.errors.InvalidRequest` only for a client's mistake. Import from the modules:
+raises :class:`ocigate.core.errors.InvalidRequest` only for a client's mistake. Import from the modules:
 
 - ``oci_*``: OpenAI Chat Completions and embeddings to and from Oracle's native API.
 - ``responses_request``: a Responses API request as a Chat Completions request (``to_chat_request``).

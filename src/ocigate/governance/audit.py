@@ -1,0 +1,128 @@
+"""The audit log (off by default): who called what, when, and with what outcome, one row per request in the
+``audit`` table, written in batches like usage. Request and response bodies are kept only when asked for,
+with secrets redacted and cut to ``max_body_bytes``.
+
+Usage::
+
+    audit = AuditLog(BatchWriter(audit_store.insert, name="audit"), bodies=settings.audit_bodies)
+    await audit.start()
+    audit.record(request_id=rid, method="POST", path="/v1/chat/completions", status=200, duration_ms=812.0,
+                 key=record, model="xai.grok-4", client="10.0.0.7", request_body=body, response_body=reply)
+    await audit.close()
+
+A disabled log (``AuditLog(None)``) costs one attribute check per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from ocigate.core.logs import redact
+from ocigate.governance.keys import KeyRecord
+from ocigate.governance.usage import BatchWriter
+
+# What ocigate.core.logs.redact does not know: virtual keys, private keys, OCI signing-key fields and the usual
+# names of secret-valued JSON fields.
+_MORE_SECRETS = re.compile(
+    r"\bogk-[A-Za-z0-9_\-]{4,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----"
+    r"|(\"(?:password|passwd|secret|client_secret|private_key|key_content|pass_phrase|access_token|refresh_token"
+    r"|id_token|token|session_token)\"\s*:\s*\")[^\"]*",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def redact_body(raw: bytes | str, limit: int = 65536) -> str:
+    """A body fit to keep: decoded, secrets replaced with ``[redacted]``, cut to ``limit`` characters."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    cut = len(text) > 4 * limit
+    text = redact(text[: 4 * limit])  # redact before cutting, so that no secret is cut in half and kept
+
+    def mask(match: re.Match[str]) -> str:
+        if match.group(1):
+            return f"{match.group(1)}[redacted]"
+        return "ogk-[redacted]" if match.group(0).lower().startswith("ogk-") else "[redacted private key]"
+
+    text = _MORE_SECRETS.sub(mask, text)
+    if cut or len(text) > limit:
+        text = text[:limit] + "…[truncated]"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    created_at: float
+    request_id: str
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    key_id: str | None = None
+    key_prefix: str | None = None
+    team: str | None = None
+    user: str | None = None
+    client: str | None = None
+    """The client's address."""
+    model: str | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+
+
+class AuditLog:
+    def __init__(
+        self, writer: BatchWriter[AuditRecord] | None, *, bodies: bool = False, max_body_bytes: int = 65536
+    ) -> None:
+        self._writer = writer
+        self.enabled = writer is not None
+        self.bodies = bodies
+        self._limit = max_body_bytes
+
+    async def start(self) -> None:
+        if self._writer is not None:
+            await self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+
+    async def flush(self) -> bool:
+        return True if self._writer is None else await self._writer.flush()
+
+    def record(
+        self,
+        *,
+        request_id: str,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        key: KeyRecord | None = None,
+        model: str | None = None,
+        client: str | None = None,
+        request_body: bytes | str | None = None,
+        response_body: bytes | str | None = None,
+        created_at: float | None = None,
+    ) -> None:
+        if self._writer is None:
+            return
+        keep = self.bodies
+        self._writer.submit(
+            AuditRecord(
+                created_at=time.time() if created_at is None else created_at,
+                request_id=request_id,
+                method=method,
+                path=path,
+                status=status,
+                duration_ms=duration_ms,
+                key_id=key.id if key else None,
+                key_prefix=key.prefix if key else None,
+                team=key.team if key else None,
+                user=key.user if key else None,
+                client=client,
+                model=model,
+                request_body=redact_body(request_body, self._limit) if keep and request_body is not None else None,
+                response_body=redact_body(response_body, self._limit) if keep and response_body is not None else None,
+            )
+        )

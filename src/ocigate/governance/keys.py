@@ -1,0 +1,381 @@
+"""Virtual keys: ``ogk-<random>`` secrets the gateway hands to teams, each with its own limits and budget.
+
+A key is shown once, when it is created or rotated, and stored only as a hash: HMAC-SHA256 keyed with the
+server's pepper (``OCIGATE_KEY_PEPPER``) when one is set, plain SHA-256 otherwise. The pepper lives outside the
+database, so a leaked database alone does not let anyone test guesses offline; without it the hash still never
+reveals the key (the keys are 256 random bits, far beyond brute force). Changing the pepper invalidates every
+key. Lists and logs show only the key's prefix: the 8 characters after ``ogk-``.
+
+:class:`KeyCache` is what the request path calls: a hash lookup in memory, refreshed from the store at most once
+a second per key, and dropped at once on every instance when a key changes (Redis pub/sub, when configured)::
+
+    hasher = KeyHasher(settings.key_pepper)
+    store = KeyStore(engine, hasher)                 # ocigate.store.keys
+    cache = KeyCache(store, hasher, redis=redis)     # redis: a redis.asyncio.Redis, or None
+    store.listen(cache.invalidate)                   # changes made here reach every instance
+    await cache.start()
+    record = await cache.authenticate(presented)    # KeyRecord, or AuthenticationFailed (401)
+    if not model_allowed(record, model): raise model_refused(record, model)   # 403
+    ...
+    await cache.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ocigate.core.errors import AuthenticationFailed, GatewayError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = logging.getLogger("ocigate.governance.keys")
+JSON = dict[str, Any]
+
+KEY_SCHEME = "ogk-"
+PREFIX_LENGTH = 8
+CHANNEL = "ocigate:keys:changed"
+"""The Redis pub/sub channel on which a changed key's id is announced (``*``: every key)."""
+
+BudgetUnit = Literal["usd", "tokens"]
+BudgetPeriod = Literal["day", "week", "month", "total"]
+KeyStatus = Literal["active", "revoked", "expired"]
+BUDGET_UNITS: tuple[BudgetUnit, ...] = ("usd", "tokens")
+BUDGET_PERIODS: tuple[BudgetPeriod, ...] = ("day", "week", "month", "total")
+
+
+def new_secret() -> str:
+    """A fresh key: ``ogk-`` and 43 URL-safe characters (256 random bits)."""
+    return KEY_SCHEME + secrets.token_urlsafe(32)
+
+
+def visible_prefix(secret: str) -> str:
+    """The part of a key that may be shown in lists and logs."""
+    return secret[len(KEY_SCHEME) : len(KEY_SCHEME) + PREFIX_LENGTH]
+
+
+def is_virtual_key(presented: str) -> bool:
+    return presented.startswith(KEY_SCHEME)
+
+
+class KeyHasher:
+    """Hashes keys for storage and lookup: HMAC-SHA256 with the pepper, or SHA-256 without one."""
+
+    def __init__(self, pepper: str | bytes | None = None) -> None:
+        self._pepper = pepper.encode("utf-8") if isinstance(pepper, str) else pepper
+        self.peppered = bool(self._pepper)
+
+    def hash(self, secret: str) -> str:
+        data = secret.encode("utf-8")
+        if self._pepper:
+            return hmac.new(self._pepper, data, hashlib.sha256).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+
+    def matches(self, secret: str, stored_hash: str) -> bool:
+        """Constant-time comparison of a presented key with a stored hash."""
+        return hmac.compare_digest(self.hash(secret), stored_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A spending cap: ``amount`` USD or tokens per calendar day, ISO week or month (UTC), or in total."""
+
+    amount: float
+    unit: BudgetUnit = "usd"
+    period: BudgetPeriod = "month"
+
+    def describe(self) -> str:
+        """``$10.00 monthly``, ``1,000,000 tokens daily``, ``$50.00 total``."""
+        amount = f"${self.amount:,.2f}" if self.unit == "usd" else f"{int(self.amount):,} tokens"
+        adjective = {"day": "daily", "week": "weekly", "month": "monthly", "total": "total"}[self.period]
+        return f"{amount} {adjective}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A virtual key as the gateway knows it; never holds the secret or its hash."""
+
+    id: str
+    prefix: str
+    name: str
+    team: str | None = None
+    user: str | None = None
+    allowed_models: tuple[str, ...] = ()
+    """Model names or ``fnmatch`` patterns (``xai.*``); empty: every model."""
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrent: int | None = None
+    budget: Budget | None = None
+    expires_at: float | None = None
+    revoked_at: float | None = None
+    created_at: float = 0.0
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        """How logs and lists name the key: ``ogk-AbCdEfGh…``."""
+        return f"{KEY_SCHEME}{self.prefix}…"
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.rpm or self.tpm or self.max_concurrent or self.budget)
+
+    def status(self, now: float | None = None) -> KeyStatus:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at:
+            return "expired"
+        return "active"
+
+    def to_json(self, now: float | None = None) -> JSON:
+        """The admin API's view of a key (no secret, no hash)."""
+        budget = self.budget
+        return {
+            "id": self.id,
+            "object": "gateway.key",
+            "prefix": self.prefix,
+            "display": self.display,
+            "name": self.name,
+            "team": self.team,
+            "user": self.user,
+            "allowed_models": list(self.allowed_models),
+            "rpm": self.rpm,
+            "tpm": self.tpm,
+            "max_concurrent": self.max_concurrent,
+            "budget": None
+            if budget is None
+            else {"amount": budget.amount, "unit": budget.unit, "period": budget.period},
+            "expires_at": self.expires_at,
+            "revoked_at": self.revoked_at,
+            "created_at": self.created_at,
+            "status": self.status(now),
+            "metadata": dict(self.metadata),
+        }
+
+
+def model_allowed(record: KeyRecord, model: str) -> bool:
+    allowed = record.allowed_models
+    if not allowed or model in allowed:
+        return True
+    return any(fnmatchcase(model, pattern) for pattern in allowed)
+
+
+def model_refused(record: KeyRecord, model: str) -> GatewayError:
+    """The 403 for a model outside the key's ``allowed_models``."""
+    return GatewayError(
+        f"The key {record.display} ('{record.name}') may not use model '{model}'. It may use: "
+        f"{', '.join(record.allowed_models)}.",
+        status=403,
+        type="permission_error",
+        code="model_not_allowed",
+        param="model",
+    )
+
+
+def period_start(period: BudgetPeriod, now: float) -> float:
+    """When the budget period holding ``now`` began (UTC): midnight, Monday midnight, the 1st; 0 for total."""
+    if period == "total":
+        return 0.0
+    moment = datetime.fromtimestamp(now, UTC)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        day -= timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    return day.timestamp()
+
+
+def period_reset(period: BudgetPeriod, now: float) -> float | None:
+    """When the budget period holding ``now`` ends and spending starts again from zero; None for total."""
+    if period == "total":
+        return None
+    start = datetime.fromtimestamp(period_start(period, now), UTC)
+    if period == "day":
+        return (start + timedelta(days=1)).timestamp()
+    if period == "week":
+        return (start + timedelta(days=7)).timestamp()
+    return (start + timedelta(days=calendar.monthrange(start.year, start.month)[1])).timestamp()
+
+
+def period_label(period: BudgetPeriod, now: float) -> str:
+    """A name for the period holding ``now``: ``d2025-01-31``, ``w2025-05`` (ISO week), ``m2025-01``, ``total``."""
+    if period == "total":
+        return "total"
+    moment = datetime.fromtimestamp(now, UTC)
+    if period == "day":
+        return moment.strftime("d%Y-%m-%d")
+    if period == "week":
+        year, week, _ = moment.isocalendar()
+        return f"w{year}-{week:02d}"
+    return moment.strftime("m%Y-%m")
+
+
+class KeyLookup(Protocol):
+    async def get_by_hash(self, key_hash: str) -> KeyRecord | None: ...
+
+
+@dataclass(slots=True)
+class _Entry:
+    record: KeyRecord | None
+    fetched: float
+
+
+class KeyCache:
+    """Key hash → record, for the request path.
+
+    An entry is used for ``ttl_s`` (1 s by default) and then read again from the store, so a key revoked
+    through any instance stops working everywhere within ``ttl_s`` even without Redis. With Redis, every change
+    is also announced on :data:`CHANNEL` and each instance drops the key at once; a (re)subscription clears
+    the whole cache, since announcements may have been missed while the connection was down. Concurrent
+    lookups of one key share one store read, and unknown keys are cached too (a flood of bad keys costs the
+    database one read per key per ``ttl_s``).
+    """
+
+    def __init__(
+        self,
+        lookup: KeyLookup,
+        hasher: KeyHasher,
+        *,
+        redis: Redis | None = None,
+        channel: str = CHANNEL,
+        ttl_s: float = 1.0,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookup = lookup
+        self._hasher = hasher
+        self._redis = redis
+        self._channel = channel
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._inflight: dict[str, asyncio.Future[KeyRecord | None]] = {}
+        self._generation = 0
+        self._listener: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+        """Set while the Redis subscription is live (tests wait on it)."""
+
+    async def start(self) -> None:
+        """Subscribes to key changes when Redis is configured, and waits (up to 2 s) for the subscription."""
+        if self._redis is not None and self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.subscribed.wait(), 2.0)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def authenticate(self, secret: str, now: float | None = None) -> KeyRecord:
+        """The active key for ``secret``; :class:`AuthenticationFailed` (401) for unknown, revoked, expired."""
+        record = await self.lookup(secret)
+        if record is None:
+            raise AuthenticationFailed("The API key presented to the gateway is not valid.")
+        status = record.status(now)
+        if status != "active":
+            raise AuthenticationFailed(
+                f"The API key {record.display} ('{record.name}') is {status}; ask the gateway's administrator "
+                "for a new one.",
+                code=f"key_{status}",
+            )
+        return record
+
+    async def lookup(self, secret: str) -> KeyRecord | None:
+        """The record for ``secret`` whatever its status; None when no key has that secret."""
+        key_hash = self._hasher.hash(secret)
+        entry = self._entries.get(key_hash)
+        if entry is not None and self._clock() - entry.fetched < self._ttl:
+            return entry.record
+        pending = self._inflight.get(key_hash)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[KeyRecord | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key_hash] = future
+        generation = self._generation
+        try:
+            record = await self._lookup.get_by_hash(key_hash)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # marked retrieved: waiters re-raise it; nobody waiting must not warn
+            else:
+                future.cancel()
+            raise
+        finally:
+            self._inflight.pop(key_hash, None)
+        if generation == self._generation:  # no change was announced while the store was read
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[key_hash] = _Entry(record, self._clock())
+        future.set_result(record)
+        return record
+
+    async def invalidate(self, key_id: str | None = None) -> None:
+        """Forgets ``key_id`` (None: every key) here and, through Redis, on every other instance."""
+        self.forget(key_id)
+        if self._redis is not None:
+            try:
+                await self._redis.publish(self._channel, key_id or "*")
+            except Exception as exc:  # noqa: BLE001 - the TTL still bounds how long others keep it
+                log.warning(
+                    "could not announce a key change through Redis (%r); other instances see it within %.0f s",
+                    exc,
+                    self._ttl,
+                )
+
+    def forget(self, key_id: str | None = None) -> None:
+        """Drops ``key_id`` (None: every key) from this instance's cache only."""
+        self._generation += 1
+        if key_id is None:
+            self._entries.clear()
+            return
+        # Unknown-key entries go too: a key just created may be one of them.
+        stale = [h for h, e in self._entries.items() if e.record is None or e.record.id == key_id]
+        for key_hash in stale:
+            del self._entries[key_hash]
+
+    async def _listen(self) -> None:
+        assert self._redis is not None
+        delay = 0.1
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                async for message in pubsub.listen():
+                    kind = message.get("type")
+                    if kind == "subscribe":
+                        # First subscription, or redis-py's silent reconnection: changes may have been missed.
+                        self.forget(None)
+                        self.subscribed.set()
+                        delay = 0.1
+                    elif kind == "message":
+                        data = message.get("data")
+                        key_id = data.decode() if isinstance(data, bytes) else str(data)
+                        self.forget(None if key_id == "*" else key_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep listening; the TTL covers the gap
+                if self.subscribed.is_set():
+                    log.warning("key-change subscription lost (%r); relying on the %.0f s cache TTL", exc, self._ttl)
+            finally:
+                self.subscribed.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,153 @@
+"""The limit counters of one process, in memory: what a single gateway without Redis uses.
+
+Every method runs to completion without awaiting anything, so on one event loop each admission is atomic,
+just as the Lua script makes it in Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ocigate.governance.limits.backend import Plan, Verdict
+
+
+@dataclass(slots=True)
+class _KeyState:
+    requests: deque[float] = field(default_factory=deque)
+    """Admission times, oldest first."""
+    tokens: dict[int, int] = field(default_factory=dict)
+    """Tokens per one-second bucket, oldest first (buckets are added as time goes on)."""
+    tokens_total: int = 0
+    """The sum of ``tokens``, kept as they change rather than summed on every request."""
+    leases: dict[str, float] = field(default_factory=dict)
+    """Lease token -> expiry."""
+    budgets: dict[str, tuple[int, float | None]] = field(default_factory=dict)
+    """Period -> (spent, wall-clock time after which the counter is forgotten)."""
+
+
+class MemoryBackend:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._wall = wall
+        self._keys: dict[str, _KeyState] = {}
+
+    def _state(self, key_id: str) -> _KeyState:
+        state = self._keys.get(key_id)
+        if state is None:
+            state = self._keys[key_id] = _KeyState()
+        return state
+
+    async def admit(self, plan: Plan) -> Verdict:
+        now = self._clock()
+        state = self._state(plan.key_id)
+        spent: int | None = None
+        if plan.budget_limit > 0:
+            spent = self._budget(state, plan.budget_period)
+            if spent is None:
+                return Verdict(False, budget_unknown=True)
+            if spent + plan.budget_cost > plan.budget_limit:
+                return Verdict(False, "budget", budget_spent=spent)
+        requests = state.requests
+        if plan.rpm > 0:
+            while requests and requests[0] <= now - plan.window_s:
+                requests.popleft()
+            if len(requests) >= plan.rpm:
+                return Verdict(False, "rpm", requests[0] + plan.window_s - now, remaining_requests=0)
+        used = 0
+        second = math.floor(now)
+        if plan.tpm > 0:
+            first = second - int(plan.window_s) + 1
+            buckets = state.tokens
+            while buckets:
+                oldest = next(iter(buckets))
+                if oldest >= first:
+                    break
+                state.tokens_total -= buckets.pop(oldest)
+            used = max(0, state.tokens_total)
+            if used > 0 and used + plan.tokens > plan.tpm:
+                return Verdict(False, "tpm", _tokens_retry(state.tokens, used, plan, now), remaining_tokens=0)
+        if plan.max_concurrent > 0 and len(state.leases) >= plan.max_concurrent:
+            # Leases of processes that died holding them matter only when the key is at its limit.
+            for token in [t for t, expiry in state.leases.items() if expiry <= now]:
+                del state.leases[token]
+            if len(state.leases) >= plan.max_concurrent:
+                return Verdict(False, "concurrency", 1.0)
+        # Every check passed: record the request everywhere.
+        if plan.rpm > 0:
+            requests.append(now)
+        if plan.tpm > 0 and plan.tokens:
+            state.tokens[second] = state.tokens.get(second, 0) + plan.tokens
+            state.tokens_total += plan.tokens
+        if plan.max_concurrent > 0:
+            state.leases[plan.token] = now + plan.lease_s
+        if spent is not None:
+            spent += plan.budget_cost
+            state.budgets[plan.budget_period] = (spent, state.budgets[plan.budget_period][1])
+        return Verdict(
+            True,
+            remaining_requests=plan.rpm - len(requests) if plan.rpm > 0 else None,
+            remaining_tokens=max(0, plan.tpm - used - plan.tokens) if plan.tpm > 0 else None,
+            budget_spent=spent,
+        )
+
+    async def finish(self, plan: Plan, *, tokens_delta: int, spend_delta: int) -> None:
+        self.finish_now(plan, tokens_delta, spend_delta)
+
+    def finish_now(self, plan: Plan, tokens_delta: int, spend_delta: int) -> None:
+        """:meth:`finish` without a coroutine: nothing here waits (``Limiter.finish_soon`` settles inline)."""
+        state = self._state(plan.key_id)
+        if plan.tpm > 0 and tokens_delta:
+            second = math.floor(self._clock())
+            state.tokens[second] = state.tokens.get(second, 0) + tokens_delta
+            state.tokens_total += tokens_delta
+        if plan.max_concurrent > 0:
+            state.leases.pop(plan.token, None)
+        if plan.budget_limit > 0 and spend_delta:
+            counter = state.budgets.get(plan.budget_period)
+            if counter is not None:
+                state.budgets[plan.budget_period] = (counter[0] + spend_delta, counter[1])
+
+    async def renew(self, plans: Sequence[Plan]) -> None:
+        now = self._clock()
+        for plan in plans:
+            leases = self._state(plan.key_id).leases
+            if plan.token in leases:
+                leases[plan.token] = now + plan.lease_s
+
+    async def seed_budget(self, key_id: str, period: str, spent: int, expires_at: float | None) -> None:
+        budgets = self._state(key_id).budgets
+        if self._budget(self._state(key_id), period) is None:
+            budgets[period] = (spent, expires_at)
+
+    async def budget_spent(self, key_id: str, period: str) -> int | None:
+        return self._budget(self._state(key_id), period)
+
+    async def reset(self, key_id: str) -> None:
+        self._keys.pop(key_id, None)
+
+    async def close(self) -> None:
+        self._keys.clear()
+
+    def _budget(self, state: _KeyState, period: str) -> int | None:
+        counter = state.budgets.get(period)
+        if counter is None:
+            return None
+        spent, expires_at = counter
+        if expires_at is not None and self._wall() >= expires_at:
+            del state.budgets[period]
+            return None
+        return spent
+
+
+def _tokens_retry(buckets: dict[int, int], used: int, plan: Plan, now: float) -> float:
+    """How long until enough of the window's tokens have aged out for this request to fit."""
+    freed = 0
+    for bucket in sorted(buckets):
+        freed += buckets[bucket]
+        if used - freed <= 0 or used - freed + plan.tokens <= plan.tpm:
+            return max(0.0, bucket + plan.window_s - now)
+    return plan.window_s  # pragma: no cover - the loop frees everything at the latest

@@ -1,0 +1,300 @@
+"""Team keys, limits, budgets, usage and audit, wired into the request path.
+
+:class:`Governance` is started with the gateway and costs nothing until it is used: the database (SQLAlchemy,
+the usage and key tables) is opened by the first usage batch, key lookup or admin call, so start-up and the
+memory of a gateway that has served nothing stay as they were. With ``OCIGATE_REDIS_URL`` the limits, the
+concurrency leases, the budgets in flight and key-change announcements live in Redis (shared by every gateway
+process); without it, in memory.
+
+A model-addressed route (chat, Responses, embeddings, rerank) calls :meth:`Governance.admit` once it has parsed
+the request: for a virtual key it checks the model (403) and admits the request against the key's limits
+(429 with ``Retry-After``); for every request it returns a :class:`~ocigate.governance.metering.Meter`, which writes one
+usage record (and one audit row when the audit log is on) and settles the limits when the route reports the
+outcome. :meth:`Governance.close` flushes the usage and audit writers before the database closes, so after a
+graceful stop the records equal the requests served.
+
+:class:`GatewayAuth` accepts the master key or a virtual key on ``/v1`` (the record goes in
+``request.state["key"]``) and the master key only on ``/admin``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ocigate.core.errors import AuthenticationFailed, GatewayError
+from ocigate.core.ids import next_id
+from ocigate.governance.auth import presented_key
+from ocigate.governance.keys import (
+    BudgetUnit,
+    KeyCache,
+    KeyHasher,
+    KeyRecord,
+    is_virtual_key,
+    model_allowed,
+    model_refused,
+)
+from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend, connect_redis
+from ocigate.governance.limits.backend import LimitBackend
+from ocigate.governance.metering import Meter
+from ocigate.governance.pricing import PriceTable, estimate_prompt_tokens
+from ocigate.governance.usage import BatchWriter, TokenCounts, UsageRecord
+from ocigate.store.schema import default_url
+from ocigate.store.usage_sqlite import SqliteUsageWriter, sqlite_path
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from ocigate.config.settings import Settings
+    from ocigate.core.asgi import Request
+    from ocigate.governance.audit import AuditRecord
+    from ocigate.store.keys import KeyStore
+    from ocigate.store.usage import AuditStore, UsageStore
+
+log = logging.getLogger("ocigate.governance.service")
+DEFAULT_MAX_OUTPUT = 1024
+"""The output tokens reserved for a request that does not say how many it wants."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    engine: AsyncEngine
+    keys: KeyStore
+    usage: UsageStore
+    audit: AuditStore
+
+
+class Governance:
+    def __init__(self, settings: Settings, database: Callable[[], Awaitable[AsyncEngine]]) -> None:
+        """``database``: opens (once) and returns the gateway's engine; called on first need only. Nothing is
+        connected until :meth:`start`."""
+        self.settings = settings
+        self._database = database
+        self.redis: Redis | None = None
+        self._stores: Stores | None = None
+        self._lock = asyncio.Lock()
+        self.hasher = KeyHasher(settings.key_pepper)
+        self.cache = KeyCache(self, self.hasher)
+        self._backend: LimitBackend = MemoryBackend()
+        self.limiter = Limiter(self._backend, spend=self, fail_open=not settings.limits_fail_closed)
+        self.prices = PriceTable(settings.prices)
+        self.recording = settings.usage
+        self.usage: BatchWriter[UsageRecord] = BatchWriter(
+            self._insert_usage, name="usage", interval_s=0.5, batch_size=2000
+        )
+        self._sqlite_usage: SqliteUsageWriter | None = None
+        path = sqlite_path(settings.database_url or default_url(settings.data_dir))
+        if path is not None:
+            self._sqlite_usage = SqliteUsageWriter(path)
+        self.audit: BatchWriter[AuditRecord] | None = (
+            BatchWriter(self._insert_audit, name="audit") if settings.audit else None
+        )
+        self._audit_bodies = settings.audit_bodies
+
+    async def start(self) -> None:
+        """Connects Redis when configured (limits, leases and key announcements shared by every instance), and
+        starts the writers."""
+        if self.settings.redis_url:
+            try:
+                self.redis = await connect_redis(self.settings.redis_url)
+            except Exception as exc:  # noqa: BLE001 - serve anyway; the limiter's policy covers the outage
+                from redis.asyncio import Redis
+
+                log.error(
+                    "Redis (%s) cannot be reached (%r): limited keys are %s until it can",
+                    _where(self.settings.redis_url),
+                    exc,
+                    "refused" if self.settings.limits_fail_closed else "not limited",
+                )
+                self.redis = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
+            self.cache = KeyCache(self, self.hasher, redis=self.redis)
+            self._backend = RedisBackend(self.redis)
+            self.limiter = Limiter(self._backend, spend=self, fail_open=not self.settings.limits_fail_closed)
+        await self.cache.start()
+        await self.limiter.start()
+        await self.usage.start()
+        if self.audit is not None:
+            await self.audit.start()
+
+    async def close(self) -> None:
+        await self.limiter.close()
+        await self._backend.close()
+        await self.usage.close()
+        if self._sqlite_usage is not None:
+            await self._sqlite_usage.close()
+        if self.audit is not None:
+            await self.audit.close()
+        await self.cache.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def stores(self) -> Stores:
+        """The key, usage and audit tables, opened on first use."""
+        if self._stores is None:
+            async with self._lock:
+                if self._stores is None:
+                    from ocigate.store.keys import KeyStore
+                    from ocigate.store.usage import AuditStore, UsageStore
+
+                    engine = await self._database()
+                    keys = KeyStore(engine, self.hasher)
+                    keys.listen(self.cache.invalidate)
+                    self._stores = Stores(engine, keys, UsageStore(engine), AuditStore(engine))
+        return self._stores
+
+    async def flush(self) -> None:
+        """Writes the usage (and audit) records waiting now: before a report reads them."""
+        await self.usage.flush()
+        if self.audit is not None:
+            await self.audit.flush()
+
+    # The key cache's lookup and the limiter's spend source: the store, opened when first asked.
+    async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
+        return await (await self.stores()).keys.get_by_hash(key_hash)
+
+    async def spent_since(self, key_id: str, since: float, unit: BudgetUnit) -> float:
+        return await (await self.stores()).usage.spent_since(key_id, since, unit)
+
+    async def _insert_usage(self, records: Sequence[UsageRecord]) -> None:
+        if self._sqlite_usage is not None:
+            await self._sqlite_usage.insert(records)
+        else:
+            await (await self.stores()).usage.insert(records)
+
+    async def _insert_audit(self, records: Sequence[AuditRecord]) -> None:
+        await (await self.stores()).audit.insert(records)
+
+    async def admit(self, request: Request, endpoint: str, model: str, payload: dict[str, Any], size: int) -> Meter:
+        """The request's meter; for a virtual key, 403 for a model it may not use and 429 over a limit."""
+        key: KeyRecord | None = request.state.get("key")
+        stream = payload.get("stream") is True
+        if key is None:
+            return Meter(self, request, None, endpoint, model, stream, size)
+        meter = Meter(self, request, key, endpoint, model, stream, size)
+        if not model_allowed(key, model):
+            meter.failed(403)
+            raise model_refused(key, model)
+        if key.limited:
+            prompt = estimate_prompt_tokens(size)
+            wanted = (
+                payload.get("max_completion_tokens") or payload.get("max_output_tokens") or payload.get("max_tokens")
+            )
+            output = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0 else 0
+            output = output or (0 if endpoint in ("embeddings", "rerank") else DEFAULT_MAX_OUTPUT)
+            cost = self.prices.estimate(model, prompt_tokens=prompt, max_output_tokens=output)
+            decision = await self.limiter.admit(key, tokens=prompt + output, cost_usd=cost)
+            if not decision.allowed:
+                meter.failed(429 if decision.limit else 503)
+                raise decision.error()
+            meter.ticket = decision.ticket
+            meter.headers = [(name.encode(), value.encode()) for name, value in decision.headers().items()]
+        return meter
+
+    def cost(self, model: str, tokens: TokenCounts) -> float:
+        return self.prices.cost(
+            model,
+            prompt_tokens=tokens.prompt_tokens,
+            completion_tokens=tokens.completion_tokens,
+            cached_tokens=tokens.cached_tokens,
+        )
+
+    def settle(self, meter: Meter, record: UsageRecord) -> None:
+        """A meter's outcome: the usage record, the limits settled, the audit row."""
+        total = record.prompt_tokens + record.completion_tokens
+        if self.recording:
+            self.usage.submit(record)
+        if meter.ticket is not None:
+            self.limiter.finish_soon(meter.ticket, tokens=total, cost_usd=record.cost_usd)
+        if self.audit is not None:
+            self._audit(meter, record)
+
+    def _audit(self, meter: Meter, record: UsageRecord) -> None:
+        from ocigate.governance.audit import AuditRecord, redact_body
+
+        assert self.audit is not None
+        request, key = meter.request, meter.key
+        body = request._body if self._audit_bodies else None
+        self.audit.submit(
+            AuditRecord(
+                created_at=record.created_at,
+                request_id=record.request_id,
+                method=request.method,
+                path=request.path,
+                status=record.status,
+                duration_ms=record.latency_ms,
+                key_id=key.id if key else None,
+                key_prefix=key.prefix if key else None,
+                team=key.team if key else None,
+                user=key.user if key else None,
+                client=request.client_host,
+                model=record.model,
+                request_body=redact_body(body) if body is not None else None,
+            )
+        )
+
+    def audit_admin(self, request: Request, status: int, duration_ms: float, subject: str | None) -> None:
+        """One audit row for an administrator's action (a key created, changed, rotated or revoked)."""
+        if self.audit is None:
+            return
+        from ocigate.governance.audit import AuditRecord
+
+        self.audit.submit(
+            AuditRecord(
+                created_at=time.time(),
+                request_id=next_id(),
+                method=request.method,
+                path=request.path,
+                status=status,
+                duration_ms=duration_ms,
+                client=request.client_host,
+                model=subject,
+            )
+        )
+
+
+def _where(url: str) -> str:
+    """A Redis URL without its credentials, for logs."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
+class GatewayAuth:
+    """``/v1``: the master key or an active virtual key; ``/admin``: the master key only."""
+
+    def __init__(self, master_key: str, governance: Governance) -> None:
+        self._expected = master_key.encode("utf-8")
+        self._governance = governance
+
+    async def __call__(self, request: Request) -> None:
+        path = request.path
+        admin = path.startswith("/admin")
+        if not (admin or path.startswith("/v1")):
+            return
+        if admin and request.method == "GET" and path in ("/admin", "/admin/"):
+            return  # the admin page itself: its script asks for the master key and sends it on every call
+        key = presented_key(request)
+        if key is None:
+            raise AuthenticationFailed(
+                "No API key was presented. Send the gateway's key as 'Authorization: Bearer <key>' or 'x-api-key'."
+            )
+        if hmac.compare_digest(key.encode("utf-8"), self._expected):
+            return
+        if not is_virtual_key(key):
+            raise AuthenticationFailed("The API key presented to the gateway is not valid.")
+        record = await self._governance.cache.authenticate(key)
+        if admin:
+            raise GatewayError(
+                f"The key {record.display} is a team key; the admin API needs the gateway's master key.",
+                status=403,
+                type="permission_error",
+                code="master_key_required",
+            )
+        request.state["key"] = record

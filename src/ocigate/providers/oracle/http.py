@@ -1,0 +1,54 @@
+"""HTTP to Oracle under IAM: every request signed, and signed again once, after a refresh, when Oracle answers 401.
+
+Usage::
+
+    http = SignedHttp(session, signer)
+    response = await http.request("POST", url, body, {"content-type": "application/json"}, timeout)
+    async with response:
+        data = await response.read()
+
+The one re-sign is not a retry policy (providers make one attempt): a 401 under IAM usually means a token that
+expired between two refreshes, or a key rotated on disk, and the request was never executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aiohttp
+
+from ocigate.providers.oracle.signing import OciRequestSigner
+
+
+class SignedHttp:
+    def __init__(self, session: aiohttp.ClientSession, signer: OciRequestSigner) -> None:
+        self._session = session
+        self.signer = signer
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """The response, unread: the caller reads and releases it."""
+        await self.signer.ensure_ready()
+        response = await self._send(method, url, body, headers, timeout)
+        if response.status != 401:
+            return response
+        response.release()
+        await self.signer.refresh_async()
+        return await self._send(method, url, body, headers, timeout)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        signed = self.signer.sign(method, url, headers, body)
+        return await self._session.request(method, url, data=body, headers=signed, timeout=timeout)

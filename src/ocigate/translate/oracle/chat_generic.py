@@ -1,0 +1,117 @@
+"""OpenAI messages, tools and formats in Oracle's GENERIC chat format (doc §3.4), the one Meta, OpenAI, xAI and
+Google models speak."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocigate.core.errors import InvalidRequest
+from ocigate.translate.oracle.messages import Function, Part, ToolChoice, Turn
+from ocigate.translate.oracle.schema import inline_schema
+
+JSON = dict[str, Any]
+
+_ROLES = {"system": "SYSTEM", "developer": "DEVELOPER", "user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
+_DETAILS = {"auto": "AUTO", "low": "LOW", "high": "HIGH"}
+
+
+def to_generic_messages(turns: list[Turn], *, developer_role: bool) -> list[JSON]:
+    """``developer_role``: whether the model knows the DEVELOPER role; others read it as SYSTEM."""
+    return [_message(turn, developer_role) for turn in turns]
+
+
+def _message(turn: Turn, developer_role: bool) -> JSON:
+    role = _ROLES[turn.role]
+    if role == "DEVELOPER" and not developer_role:
+        role = "SYSTEM"
+    message: JSON = {"role": role}
+    # Oracle rejects an empty content array or empty text (the assistant turn of a tool call often has none):
+    # content is left out instead.
+    if turn.parts:
+        message["content"] = [_content(part) for part in turn.parts]
+    elif turn.role != "assistant":
+        message["content"] = [{"type": "TEXT", "text": ""}]
+    if turn.name is not None and role in ("USER", "SYSTEM", "DEVELOPER"):
+        message["name"] = turn.name
+    if turn.tool_calls:
+        message["toolCalls"] = [
+            {"type": "FUNCTION", "id": call.id, "name": call.name, "arguments": call.arguments}
+            for call in turn.tool_calls
+        ]
+    if turn.reasoning:
+        message["reasoningContent"] = turn.reasoning
+    if turn.tool_call_id is not None:
+        message["toolCallId"] = turn.tool_call_id
+    return message
+
+
+def _content(part: Part) -> JSON:
+    if part.kind == "text":
+        return {"type": "TEXT", "text": part.value}
+    if part.kind == "image":
+        image: JSON = {"url": part.value}
+        if part.detail is not None and part.detail.lower() in _DETAILS:
+            image["detail"] = _DETAILS[part.detail.lower()]
+        return {"type": "IMAGE", "imageUrl": image}
+    if part.kind == "audio":
+        return {"type": "AUDIO", "audioUrl": {"url": part.value}}
+    return {"type": "DOCUMENT", "documentUrl": {"url": part.value}}
+
+
+def to_generic_tools(functions: list[Function]) -> list[JSON]:
+    tools: list[JSON] = []
+    for function in functions:
+        tool: JSON = {"type": "FUNCTION", "name": function.name}
+        if function.description is not None:
+            tool["description"] = function.description
+        tool["parameters"] = function.parameters
+        tools.append(tool)
+    return tools
+
+
+def to_generic_tool_choice(choice: ToolChoice) -> JSON:
+    if choice.mode == "function":
+        return {"type": "FUNCTION", "name": choice.name}
+    return {"type": choice.mode.upper()}
+
+
+def to_generic_response_format(fmt: object) -> JSON | None:
+    """OpenAI's ``response_format`` as GENERIC's ``responseFormat``; OCI wants ``isStrict``, not ``strict``."""
+    kind = response_format_type(fmt)
+    if kind is None:
+        return None
+    if kind == "text":
+        return {"type": "TEXT"}
+    if kind == "json_object":
+        return {"type": "JSON_OBJECT"}
+    spec = json_schema_spec(fmt)
+    schema: JSON = {"name": spec.get("name") if isinstance(spec.get("name"), str) else "response"}
+    if isinstance(spec.get("description"), str):
+        schema["description"] = spec["description"]
+    schema["schema"] = inline_schema(spec["schema"]) if isinstance(spec.get("schema"), dict) else {"type": "object"}
+    if isinstance(spec.get("strict"), bool):
+        schema["isStrict"] = spec["strict"]
+    return {"type": "JSON_SCHEMA", "jsonSchema": schema}
+
+
+def response_format_type(fmt: object) -> str | None:
+    """The checked ``type`` of an OpenAI response format, or None when absent."""
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind not in ("text", "json_object", "json_schema"):
+        raise InvalidRequest(
+            "'response_format.type' must be 'text', 'json_object' or 'json_schema'.", param="response_format"
+        )
+    return str(kind)
+
+
+def json_schema_spec(fmt: object) -> JSON:
+    """The ``json_schema`` object of a ``{"type": "json_schema", ...}`` response format."""
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    if not isinstance(spec, dict):
+        raise InvalidRequest(
+            "'response_format.json_schema' must be an object with 'name' and 'schema'.",
+            param="response_format.json_schema",
+        )
+    return spec
