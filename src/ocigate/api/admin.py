@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ocigate.api.proxy import parse_object
 from ocigate.core.asgi import Request, Response, Router, json_response
 from ocigate.core.errors import InvalidRequest, NotFound
 from ocigate.governance.keys import KeyRecord
 from ocigate.governance.service import Governance
+from ocigate.schemas.json import parse_object
 
 
 class AdminRoutes:

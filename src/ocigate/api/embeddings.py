@@ -3,99 +3,68 @@
 
 Served by the providers that can: Oracle's native API (``type: oci``) translates them to embedText and rerankText;
 an OpenAI-compatible upstream gets them as they are. Oracle's OpenAI-compatible path has neither, and its 404 says
-to configure a ``type: oci`` provider (``hints.py``).
+to configure a ``type: oci`` provider (``providers/oracle/hints.py``).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import orjson
 
-from ocigate.api.proxy import dispatch_headers, id_headers, read_model_request, require_kind
-from ocigate.core.asgi import JSON_HEADERS, Request, Response
-from ocigate.core.errors import GatewayError, InvalidRequest
-from ocigate.governance.service import Governance
-from ocigate.observe.access import AccessLog
-from ocigate.routing.dispatch import Dispatcher
-from ocigate.routing.registry import RouteTable
+from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
+from ocigate.pipeline.endpoint import Call
+from ocigate.routing.dispatch import DispatchedStream, Sent
 from ocigate.routing.router import Deployment
 
-JSON = dict[str, Any]
+
+class EmbeddingsEndpoint:
+    kind = name = "embeddings"
+    path = "/v1/embeddings"
+    streams = False
+
+    def check(self, payload: JSON) -> None:
+        value = payload.get("input")
+        if value is None or value == "" or value == []:
+            raise InvalidRequest("'input' is required: a string or an array of strings to embed.", param="input")
+
+    async def plan(self, call: Call) -> PassThrough:
+        return PassThrough(self.name, call)
 
 
-def _check_embeddings(payload: JSON) -> None:
-    value = payload.get("input")
-    if value is None or value == "" or value == []:
-        raise InvalidRequest("'input' is required: a string or an array of strings to embed.", param="input")
+class RerankEndpoint:
+    kind = name = "rerank"
+    path = "/v1/rerank"
+    streams = False
 
-
-def _check_rerank(payload: JSON) -> None:
-    if not isinstance(payload.get("query"), str) or not payload["query"]:
-        raise InvalidRequest("'query' is required: the text to rank the documents against.", param="query")
-    documents = payload.get("documents")
-    if not isinstance(documents, list) or not documents:
-        raise InvalidRequest("'documents' must be a non-empty array of strings or {\"text\": ...}.", param="documents")
-
-
-class EmbeddingRoutes:
-    def __init__(
-        self, routes: RouteTable, dispatcher: Dispatcher, access_log: AccessLog, governance: Governance
-    ) -> None:
-        self._routes = routes
-        self._dispatcher = dispatcher
-        self._access = access_log
-        self._governance = governance
-
-    async def embeddings(self, request: Request) -> Response:
-        return await self._call(request, "embeddings", _check_embeddings)
-
-    async def rerank(self, request: Request) -> Response:
-        return await self._call(request, "rerank", _check_rerank)
-
-    async def _call(self, request: Request, kind: str, check: Callable[[JSON], None]) -> Response:
-        started = time.perf_counter()
-        body, payload, model = await read_model_request(request, check)
-        routed = self._routes.resolve(model)
-        require_kind(model, routed.kind, kind, f"/v1/{kind}")
-        meter = await self._governance.admit(request, kind, model, payload, len(body))
-
-        def body_for(deployment: Deployment) -> bytes:
-            if deployment.upstream_model == model:
-                return body
-            return orjson.dumps({**payload, "model": deployment.upstream_model})
-
-        request_id = meter.request_id
-        status, upstream_id, served, attempts = 500, None, None, "0"
-        try:
-            sent = await self._dispatcher.send(routed.route, kind, body_for, pin=routed.pin)
-            status, upstream_id = sent.reply.status, sent.reply.request_id
-            served, attempts = sent.deployment, str(len(sent.attempts))
-            meter.reply(status, sent.reply.body, served)
-        except GatewayError as err:
-            status, attempts = err.status, err.headers.get("x-ocigate-attempts", "0")
-            raise
-        finally:
-            if not meter.done:
-                meter.failed(status, served)
-            self._access.request(
-                request_id=request_id,
-                key=meter.key.display if meter.key is not None else None,
-                path=f"/v1/{kind}",
-                model=model,
-                provider=served.provider.name if served is not None else "-",
-                status=status,
-                started=started,
-                opc_request_id=upstream_id,
-                deployment=served.name if served is not None else "-",
-                attempts=attempts,
+    def check(self, payload: JSON) -> None:
+        if not isinstance(payload.get("query"), str) or not payload["query"]:
+            raise InvalidRequest("'query' is required: the text to rank the documents against.", param="query")
+        documents = payload.get("documents")
+        if not isinstance(documents, list) or not documents:
+            raise InvalidRequest(
+                "'documents' must be a non-empty array of strings or {\"text\": ...}.", param="documents"
             )
-        headers = [
-            *JSON_HEADERS,
-            *id_headers(request_id, sent.reply.request_id, sent.deployment.provider.name),
-            *dispatch_headers(sent.headers()),
-            *meter.headers,
-        ]
-        return Response(sent.reply.body, sent.reply.status, headers)
+
+    async def plan(self, call: Call) -> PassThrough:
+        return PassThrough(self.name, call)
+
+
+class PassThrough:
+    """The request as received (renamed for a deployment that calls the model otherwise), the answer as given."""
+
+    def __init__(self, path: str, call: Call) -> None:
+        self.path = path
+        self._call = call
+
+    def body_for(self, deployment: Deployment) -> bytes:
+        if deployment.upstream_model == self._call.model:
+            return self._call.body
+        return orjson.dumps({**self._call.payload, "model": deployment.upstream_model})
+
+    async def reply(self, sent: Sent) -> tuple[int, bytes]:
+        return sent.reply.status, sent.reply.body
+
+    def relay(self, stream: DispatchedStream, served: Deployment) -> AsyncIterator[bytes]:
+        raise AssertionError("embeddings and rerank never stream (their endpoints say streams = False)")

@@ -23,10 +23,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ocigate import __version__
-from ocigate.api.embeddings import EmbeddingRoutes
 from ocigate.api.models import HealthRoutes, ModelRoutes
-from ocigate.api.proxy import ProxyRoutes
-from ocigate.api.responses import ResponsesRoutes
+from ocigate.api.routes import mount_model_routes, mount_service_routes
 from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
@@ -34,6 +32,7 @@ from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
 from ocigate.governance.service import GatewayAuth, Governance
 from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
+from ocigate.pipeline.run import Pipeline
 from ocigate.providers.base import Provider
 from ocigate.providers.openai_compat import OpenAICompatProvider, client_timeouts
 from ocigate.providers.oracle.checks import check_provider, check_settings, is_loopback
@@ -380,24 +379,11 @@ def create_app(settings: Settings) -> Gateway:
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
     routes, dispatcher = runtime.routes, runtime.dispatcher
     governance = runtime.governance
-    proxy = ProxyRoutes(routes, dispatcher, runtime.access_log, governance, profiles)
-    responses = ResponsesRoutes(routes, dispatcher, runtime.response_store, governance, profiles, runtime.access_log)
-    models = ModelRoutes(registry)
-    embeddings = EmbeddingRoutes(routes, dispatcher, runtime.access_log, governance)
     health = HealthRoutes(registry, lambda: runtime.ready, _Resilience(runtime), settings.master_key)
-
     router = Router()
-    router.add("POST", "/v1/chat/completions", proxy.chat)
-    router.add("POST", "/v1/responses", responses.create)
-    router.add("POST", "/v1/embeddings", embeddings.embeddings)
-    router.add("POST", "/v1/rerank", embeddings.rerank)
-    router.add_prefix("GET", "/v1/responses/", responses.read)
-    router.add_prefix("DELETE", "/v1/responses/", responses.delete)
-    router.add("GET", "/v1/models", models.list)
-    router.add_prefix("GET", "/v1/models/", models.get)
-    router.add("GET", "/healthz", health.healthz)
-    router.add("GET", "/readyz", health.readyz)
-    router.add("GET", "/metrics", health.metrics)
+    pipeline = Pipeline(routes, dispatcher, governance)
+    mount_model_routes(router, pipeline, runtime.response_store, profiles, recording=governance.recording)
+    mount_service_routes(router, ModelRoutes(registry), health)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes
 
@@ -411,4 +397,7 @@ def create_app(settings: Settings) -> Gateway:
             await runtime.stop()
 
     prepare = GatewayAuth(settings.master_key, runtime.governance) if settings.master_key else None
-    return Gateway(runtime, router.asgi(prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes))
+    app = router.asgi(
+        prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes, answered=runtime.access_log.answer
+    )
+    return Gateway(runtime, app)

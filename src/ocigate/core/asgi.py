@@ -10,12 +10,20 @@ Usage::
     router = Router()
     router.add("GET", "/healthz", healthz)          # async def healthz(req) -> Response
     router.add_prefix("GET", "/v1/models/", model)  # req.path_tail holds what follows the prefix
-    app = router.asgi(render_error=render)          # an ASGI callable
+    app = router.asgi(prepare=auth, answered=access_log.answer)  # an ASGI callable
+
+The edge is where every answer is made safe: a :class:`GatewayError` raised anywhere becomes OpenAI's error
+envelope, and any other exception becomes a 500 in the same envelope carrying the request's id, its traceback
+logged once (``unexpected``); a stream that fails after its first byte ends with an SSE error event instead of a
+cut connection where its handler gave it ``on_error`` (every model stream does). ``answered`` sees every request
+once its answer is complete (the access log).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,6 +31,8 @@ from urllib.parse import parse_qs
 import orjson
 
 from ocigate.core.errors import GatewayError, MethodNotAllowed, NotFound, PayloadTooLarge
+from ocigate.core.ids import next_id
+from ocigate.core.notes import AccessNote
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,12 +48,28 @@ SSE_HEADERS: Headers = [
     (b"x-accel-buffering", b"no"),
 ]
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+log = logging.getLogger("ocigate.core.asgi")
 
 
 class Request:
-    """One HTTP request. Headers are decoded lazily and only once."""
+    """One HTTP request. Headers are decoded lazily and only once. ``note`` is what the request's handler learnt
+    for its access line (model, deployment, attempts...); ``failure`` the error it was answered with."""
 
-    __slots__ = ("scope", "receive", "method", "path", "path_tail", "state", "_headers", "_body", "max_body")
+    __slots__ = (
+        "scope",
+        "receive",
+        "method",
+        "path",
+        "path_tail",
+        "state",
+        "note",
+        "failure",
+        "started",
+        "_id",
+        "_headers",
+        "_body",
+        "max_body",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, max_body: int = DEFAULT_MAX_BODY) -> None:
         self.scope = scope
@@ -52,9 +78,25 @@ class Request:
         self.path: str = scope["path"]
         self.path_tail = ""
         self.state: dict[str, Any] = {}
+        self.note: AccessNote | None = None
+        self.failure: GatewayError | None = None
+        self.started = time.perf_counter()
+        self._id: str | None = None
         self._headers: dict[str, str] | None = None
         self._body: bytes | None = None
         self.max_body = max_body
+
+    @property
+    def id(self) -> str:
+        """The request's id: ``x-request-id``, the access line, the usage record and the audit row."""
+        if self._id is None:
+            self._id = next_id()
+        return self._id
+
+    @property
+    def raw_body(self) -> bytes | None:
+        """The body once read (None before): for the audit log, which must not read it again."""
+        return self._body
 
     @property
     def headers(self) -> dict[str, str]:
@@ -114,9 +156,22 @@ def json_response(obj: object, status: int = 200, headers: Headers | None = None
     return Response(orjson.dumps(obj), status, [*JSON_HEADERS, *extra])
 
 
-def error_response(err: GatewayError) -> Response:
+def error_response(err: GatewayError, request_id: str | None = None) -> Response:
     headers = [*JSON_HEADERS, *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in err.headers.items())]
+    if request_id is not None and "x-request-id" not in err.headers:
+        headers.append((b"x-request-id", request_id.encode()))
     return Response(err.to_json(), err.status, headers)
+
+
+def unexpected(exc: BaseException, request_id: str) -> GatewayError:
+    """The 500 a client gets for an exception nobody expected; its traceback is logged here, once."""
+    log.error("request %s failed unexpectedly", request_id, exc_info=(type(exc), exc, exc.__traceback__))
+    return GatewayError(
+        f"The gateway failed unexpectedly while answering this request (request id {request_id}); the error is "
+        "in its log under that id.",
+        code="internal_error",
+        headers={"x-request-id": request_id},
+    )
 
 
 class StreamingResponse:
@@ -246,10 +301,14 @@ class Router:
         prepare: Callable[[Request], Awaitable[None]] | None = None,
         lifespan: Callable[[str], Awaitable[None]] | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        answered: Callable[[Request, int], None] | None = None,
+        catch_all: bool = True,
     ) -> ASGIApp:
         """The ASGI callable. ``prepare`` runs before every handler (authentication); a :class:`GatewayError`
-        from it or from a handler becomes an OpenAI-style error response. ``lifespan`` receives "startup" and
-        "shutdown"."""
+        from it or from a handler becomes an OpenAI-style error response, any other exception a 500 (see the
+        module docstring). ``lifespan`` receives "startup" and "shutdown"; ``answered`` every request, with the
+        status of its answer, once the answer was sent. ``catch_all=False`` lets an unexpected exception through
+        to the server, which drops the connection: the emulator's fault injection needs exactly that."""
         resolve = self.resolve
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -261,13 +320,29 @@ class Router:
                     if prepare is not None:
                         await prepare(request)
                     response = await handler(request)
+                    if request.note is None:  # model routes name the request themselves, with who served it
+                        response.headers = [*response.headers, (b"x-request-id", request.id.encode())]
                 except GatewayError as err:
-                    response = error_response(err)
+                    request.failure = err
+                    response = error_response(err, request.id)
+                except Exception as exc:  # noqa: BLE001 - the edge: whatever failed, the client gets the envelope
+                    if not catch_all:
+                        raise
+                    failure = request.failure = unexpected(exc, request.id)
+                    response = error_response(failure)
                 await response.send(send, receive)
+                if answered is not None:
+                    note = request.note
+                    answered(request, note.status if note is not None and note.status else response.status)
             elif kind == "lifespan":
                 await _run_lifespan(receive, send, lifespan)
 
         return app
+
+
+def stream_failure(exc: BaseException, request_id: str) -> GatewayError:
+    """The error a stream ends with: the gateway's own, or an unexpected one logged once."""
+    return exc if isinstance(exc, GatewayError) else unexpected(exc, request_id)
 
 
 async def _run_lifespan(receive: Receive, send: Send, hook: Callable[[str], Awaitable[None]] | None) -> None:

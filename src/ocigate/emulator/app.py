@@ -127,4 +127,4 @@ def _with_request_ids(app: ASGIApp, ctx: Context, stats: admin.Stats) -> ASGIApp
 def create_emulator_app(config: EmulatorConfig | None = None) -> ASGIApp:
     ctx = Context(config or EmulatorConfig())
     stats = admin.Stats()
-    return _with_request_ids(_routes(ctx, stats).asgi(), ctx, stats)
+    return _with_request_ids(_routes(ctx, stats).asgi(catch_all=False), ctx, stats)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
-from ocigate.core.ids import next_id
 from ocigate.governance.pricing import estimate_prompt_tokens
 from ocigate.governance.usage import TokenCounts, UsageRecord, tokens_from_usage, usage_in_event
 
@@ -78,8 +77,7 @@ class Meter:
         self.model = model
         self.stream = stream
         self.ticket = ticket
-        self.request_id = next_id()
-        """The request's id: ``x-request-id``, the access log, the usage record and the audit row."""
+        self.request_id = request.id
         self.headers: list[tuple[bytes, bytes]] = []
         """Headers for the client's answer: the key's rate-limit headers (``x-ratelimit-*``)."""
         self.strip_usage = False

@@ -219,7 +219,7 @@ class Governance:
 
         assert self.audit is not None
         request, key = meter.request, meter.key
-        body = request._body if self._audit_bodies else None
+        body = request.raw_body if self._audit_bodies else None
         self.audit.submit(
             AuditRecord(
                 created_at=record.created_at,

@@ -14,6 +14,11 @@ import sys
 import time
 from collections import deque
 
+from ocigate.core.asgi import Request
+from ocigate.core.notes import AccessNote
+
+_BLANK = AccessNote()
+
 
 class AccessLog:
     def __init__(self, *, enabled: bool = True, interval: float = 0.25, keep: int = 256) -> None:
@@ -26,33 +31,33 @@ class AccessLog:
     def record(self, line: str) -> None:
         self._pending.append((time.time(), line))
 
-    def request(
-        self,
-        *,
-        request_id: str,
-        path: str,
-        model: str,
-        provider: str,
-        status: int,
-        started: float,
-        opc_request_id: str | None = None,
-        upstream_code: str | None = None,
-        stream: bool = False,
-        deployment: str | None = None,
-        attempts: str | None = None,
-        key: str | None = None,
-    ) -> None:
-        """The line of one request; ``started`` is its ``time.perf_counter()`` at arrival; ``deployment`` (the one
-        that served, ``-`` for none) and ``attempts`` where the request went through dispatch; ``key`` the visible
-        prefix of the virtual key that made it (never the secret)."""
+    def answer(self, request: Request, status: int) -> None:
+        """The line of one answered request, whatever its route and status: what the edge knows (id, path,
+        status, time) and what the handler noted (model, key prefix, deployment, attempts, Oracle's request id);
+        the error it was answered with gives the attempts and Oracle's code and id where the handler noted none."""
         if not self.enabled:
             return
+        note = request.note or _BLANK
+        failure = request.failure
+        deployment, attempts, upstream_code, opc = (
+            note.deployment,
+            note.attempts,
+            note.upstream_code,
+            note.opc_request_id,
+        )
+        if failure is not None:
+            upstream_code = upstream_code or getattr(failure, "upstream_code", None)
+            opc = opc or getattr(failure, "opc_request_id", None)
+            if deployment is not None and "x-ocigate-attempts" in failure.headers:
+                attempts = failure.headers["x-ocigate-attempts"]
+        key = note.key
         self.record(
-            f"request_id={request_id} {f'key={key} ' if key else ''}path={path} model={model} provider={provider} "
+            f"request_id={request.id} {f'key={key} ' if key else ''}method={request.method} path={request.path} "
+            f"model={note.model} provider={note.provider} "
             f"{f'deployment={deployment} attempts={attempts} ' if deployment is not None else ''}"
-            f"stream={'yes' if stream else 'no'} status={status}"
+            f"stream={'yes' if note.stream else 'no'} status={status}"
             f"{f' upstream_code={upstream_code}' if upstream_code else ''} "
-            f"opc-request-id={opc_request_id or '-'} ms={(time.perf_counter() - started) * 1000:.1f}"
+            f"opc-request-id={opc or '-'} ms={(time.perf_counter() - request.started) * 1000:.1f}"
         )
 
     def flush(self) -> None:

@@ -1,0 +1,1 @@
+"""What the gateway accepts: request shapes checked before anything is sent upstream."""
