@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ocigate.catalog.models import ModelInfo, find_model
 from ocigate.core.errors import AuthenticationFailed, GatewayError
 from ocigate.core.ids import next_id
 from ocigate.governance.auth import presented_key
@@ -182,11 +183,7 @@ class Governance:
             raise model_refused(key, model)
         if key.limited:
             prompt = estimate_prompt_tokens(size)
-            wanted = (
-                payload.get("max_completion_tokens") or payload.get("max_output_tokens") or payload.get("max_tokens")
-            )
-            output = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0 else 0
-            output = output or (0 if endpoint in ("embeddings", "rerank") else DEFAULT_MAX_OUTPUT)
+            output = 0 if endpoint in ("embeddings", "rerank") else output_cap(payload, find_model(model))
             cost = self.prices.estimate(model, prompt_tokens=prompt, max_output_tokens=output)
             decision = await self.limiter.admit(key, tokens=prompt + output, cost_usd=cost)
             if not decision.allowed:
@@ -256,6 +253,19 @@ class Governance:
                 model=subject,
             )
         )
+
+
+OUTPUT_FIELDS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def output_cap(payload: dict[str, Any], model: ModelInfo | None) -> int:
+    """The most output tokens the upstream can be asked for, whichever of the limit fields the gateway's own
+    mapping keeps for the model's family (sanitizing keeps one and renames it; the Responses API maps
+    ``max_output_tokens``): the largest of them, at most the model's maximum; ``DEFAULT_MAX_OUTPUT`` when none is
+    sent. Reading only one field let a client reserve 1 token while the upstream was asked for 2,500."""
+    asked = [v for f in OUTPUT_FIELDS if isinstance(v := payload.get(f), int) and not isinstance(v, bool) and v > 0]
+    cap = max(asked) if asked else DEFAULT_MAX_OUTPUT
+    return min(cap, model.max_output_tokens) if model is not None else cap
 
 
 def _where(url: str) -> str:
