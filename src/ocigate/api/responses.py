@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ocigate.catalog.models import find_model
+from ocigate.core.asgi import Request
 from ocigate.core.errors import GatewayError, InvalidRequest, NotFound
 from ocigate.core.sse import parse_events
 from ocigate.core.types import JSON
+from ocigate.governance.keys import KeyRecord
 from ocigate.pipeline.endpoint import Call
 from ocigate.pipeline.shaping import chat_for
 from ocigate.routing.dispatch import DispatchedStream, Sent
 from ocigate.routing.router import Deployment
-from ocigate.store.records import StoredResponse
+from ocigate.store.records import MASTER, StoredResponse
 from ocigate.translate.responses.items import input_items
 from ocigate.translate.responses.output import from_chat_response
 from ocigate.translate.responses.request import to_chat_request
@@ -38,6 +40,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ocigate.responses")
 _DROPPED_UPSTREAM = ("previous_response_id",)
+
+
+def owner_of(request: Request) -> str:
+    """Who owns what this request stores: its virtual key, or the master key."""
+    key: KeyRecord | None = request.state.get("key")
+    return key.id if key is not None else MASTER
+
+
+def visible_to(request: Request) -> str | None:
+    """Whose stored responses this request may see: its virtual key's own; None (all) for the master key."""
+    key: KeyRecord | None = request.state.get("key")
+    return key.id if key is not None else None
 
 
 def has_native_responses(deployment: Deployment) -> bool:
@@ -76,8 +90,10 @@ class ResponsesEndpoint:
         store = await self._store()
         history: list[JSON] = []
         previous = call.payload.get("previous_response_id")
+        owner = owner_of(call.request)
         if isinstance(previous, str):
-            chain = await store.chain(previous)
+            # Another key's conversation is as absent as one that never existed: never sent upstream, never billed.
+            chain = await store.chain(previous, visible_to(call.request))
             if chain is None:
                 raise NotFound(
                     f"Previous response '{previous}' is not stored in this gateway (it expired, was deleted, or "
@@ -89,7 +105,7 @@ class ResponsesEndpoint:
                 history += record.input_items
                 history += [item for item in record.response.get("output") or [] if isinstance(item, dict)]
         keep = store if call.payload.get("store") is not False else None
-        return ResponsesPlan(call.payload, history, keep, self._profiles)
+        return ResponsesPlan(call.payload, history, keep, self._profiles, owner)
 
 
 class ResponsesPlan:
@@ -101,11 +117,13 @@ class ResponsesPlan:
         history: list[JSON],
         keep: ResponseStore | None,
         profiles: Mapping[str, SanitizeProfile] | None,
+        owner: str,
     ) -> None:
         self._payload = payload
         self._history = history
         self._keep = keep
         self._profiles = profiles
+        self._owner = owner
 
     def body_for(self, deployment: Deployment) -> bytes:
         """The native Responses request or the translated Chat Completions request."""
@@ -123,14 +141,14 @@ class ResponsesPlan:
         served, reply = sent.deployment, sent.reply
         if has_native_responses(served):
             if self._keep is not None:
-                await _save(self._keep, self._payload, orjson.loads(reply.body))
+                await _save(self._keep, self._owner, self._payload, orjson.loads(reply.body))
             return reply.status, reply.body
         created = from_chat_response(
             orjson.loads(reply.body), self._payload, response_id=_new_id(), created_at=int(time.time())
         )
         created["model"] = self._payload["model"]
         if self._keep is not None:
-            await _save(self._keep, self._payload, created)
+            await _save(self._keep, self._owner, self._payload, created)
         return 200, orjson.dumps(created)
 
     def relay(self, stream: DispatchedStream, served: Deployment) -> AsyncIterator[bytes]:
@@ -145,7 +163,7 @@ class ResponsesPlan:
                 final = _final_from(block) or final
             yield block
         if final is not None and self._keep is not None:
-            await _save(self._keep, self._payload, final)
+            await _save(self._keep, self._owner, self._payload, final)
 
     async def _translated(self, stream: DispatchedStream) -> AsyncIterator[bytes]:
         translator = ResponsesStreamTranslator({**self._payload}, _new_id(), int(time.time()))
@@ -168,7 +186,7 @@ class ResponsesPlan:
             yield b"".join(translator.fail(err.message))
             return
         if self._keep is not None:
-            await _save(self._keep, self._payload, translator.final_response())
+            await _save(self._keep, self._owner, self._payload, translator.final_response())
 
 
 def _final_from(block: bytes) -> JSON | None:
@@ -185,7 +203,7 @@ def _new_id() -> str:
     return "resp_" + secrets.token_hex(24)
 
 
-async def _save(store: ResponseStore, payload: JSON, response: JSON) -> None:
+async def _save(store: ResponseStore, owner: str, payload: JSON, response: JSON) -> None:
     response_id = str(response.get("id") or "")
     if not response_id:
         return
@@ -196,6 +214,7 @@ async def _save(store: ResponseStore, payload: JSON, response: JSON) -> None:
         previous_response_id=payload.get("previous_response_id"),
         input_items=input_items(payload, response_id=response_id),
         response=response,
+        owner=owner,
     )
     try:
         await store.save(record)

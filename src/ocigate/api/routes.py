@@ -11,6 +11,7 @@ from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.responses import ResponsesEndpoint
 from ocigate.api.stored_responses import StoredResponses
 from ocigate.core.asgi import Handler, Request, Response, Router, StreamingResponse
+from ocigate.governance.service import Governance
 from ocigate.pipeline.endpoint import Endpoint
 from ocigate.pipeline.run import Pipeline
 from ocigate.translate.sanitize.profile import SanitizeProfile
@@ -33,14 +34,13 @@ def mount_model_routes(
     pipeline: Pipeline,
     store: Callable[[], Awaitable[ResponseStore]],
     profiles: Mapping[str, SanitizeProfile] | None,
-    *,
-    recording: bool,
+    governance: Governance,
 ) -> None:
-    router.add("POST", "/v1/chat/completions", through(pipeline, ChatEndpoint(profiles, recording)))
+    router.add("POST", "/v1/chat/completions", through(pipeline, ChatEndpoint(profiles, governance.recording)))
     router.add("POST", "/v1/responses", through(pipeline, ResponsesEndpoint(store, profiles)))
     router.add("POST", "/v1/embeddings", through(pipeline, EmbeddingsEndpoint()))
     router.add("POST", "/v1/rerank", through(pipeline, RerankEndpoint()))
-    stored = StoredResponses(store)
+    stored = StoredResponses(store, governance)
     router.add_prefix("GET", "/v1/responses/", stored.read)
     router.add_prefix("DELETE", "/v1/responses/", stored.delete)
 

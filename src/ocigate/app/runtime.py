@@ -382,7 +382,7 @@ def create_app(settings: Settings) -> Gateway:
     health = HealthRoutes(registry, lambda: runtime.ready, _Resilience(runtime), settings.master_key)
     router = Router()
     pipeline = Pipeline(routes, dispatcher, governance)
-    mount_model_routes(router, pipeline, runtime.response_store, profiles, recording=governance.recording)
+    mount_model_routes(router, pipeline, runtime.response_store, profiles, governance)
     mount_service_routes(router, ModelRoutes(registry), health)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes

@@ -254,6 +254,30 @@ class Governance:
             )
         )
 
+    def audit_access(self, request: Request, status: int, subject: str) -> None:
+        """One audit row for a read or delete of something stored (a stored response), with the key that asked."""
+        if self.audit is None:
+            return
+        from ocigate.governance.audit import AuditRecord
+
+        key: KeyRecord | None = request.state.get("key")
+        self.audit.submit(
+            AuditRecord(
+                created_at=time.time(),
+                request_id=request.id,
+                method=request.method,
+                path=request.path,
+                status=status,
+                duration_ms=(time.perf_counter() - request.started) * 1000,
+                key_id=key.id if key else None,
+                key_prefix=key.prefix if key else None,
+                team=key.team if key else None,
+                user=key.user if key else None,
+                client=request.client_host,
+                model=subject,
+            )
+        )
+
 
 OUTPUT_FIELDS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 

@@ -16,4 +16,9 @@ class StoredResponse:
     previous_response_id: str | None
     input_items: list[JSON]
     response: JSON
-    owner: str | None = None
+    owner: str = "master"
+    """The id of the virtual key that created it, or ``MASTER`` (the master key, or a gateway without keys)."""
+
+
+MASTER = "master"
+"""The owner of what the master key (or a gateway with no keys at all) created; only the master key sees it."""

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ocigate.store.records import StoredResponse
+from ocigate.store.records import MASTER, StoredResponse
 from ocigate.store.tables import responses
 
 JSON = dict[str, Any]
@@ -59,9 +59,14 @@ class ResponseStore:
                     if not done.done():
                         done.set_result(None)
 
-    async def get(self, response_id: str) -> StoredResponse | None:
+    async def get(self, response_id: str, owner: str | None = None) -> StoredResponse | None:
+        """The response, if it is stored and ``owner`` (when given) made it: another owner's is as absent as one
+        that never existed. ``owner`` None: any (the master key)."""
+        query = select(responses).where(responses.c.id == response_id)
+        if owner is not None:
+            query = query.where(responses.c.owner == owner)
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(responses).where(responses.c.id == response_id))).first()
+            row = (await conn.execute(query)).first()
         if row is None:
             return None
         return StoredResponse(
@@ -71,21 +76,25 @@ class ResponseStore:
             previous_response_id=row.previous_response_id,
             input_items=orjson.loads(row.input_items),
             response=orjson.loads(row.response),
-            owner=row.owner,
+            owner=row.owner or MASTER,
         )
 
-    async def delete(self, response_id: str) -> bool:
+    async def delete(self, response_id: str, owner: str | None = None) -> bool:
+        statement = delete(responses).where(responses.c.id == response_id)
+        if owner is not None:
+            statement = statement.where(responses.c.owner == owner)
         async with self._engine.begin() as conn:
-            result = await conn.execute(delete(responses).where(responses.c.id == response_id))
+            result = await conn.execute(statement)
         return bool(result.rowcount)
 
-    async def chain(self, response_id: str) -> list[StoredResponse] | None:
-        """The conversation up to and including ``response_id``, oldest first; None when it is not stored.
-        A link deleted further back ends the chain there, as it does at OpenAI."""
+    async def chain(self, response_id: str, owner: str | None = None) -> list[StoredResponse] | None:
+        """The conversation up to and including ``response_id``, oldest first; None when it is not stored (or not
+        ``owner``'s). A link deleted further back, or another owner's, ends the chain there, as a deleted one
+        does at OpenAI."""
         found: list[StoredResponse] = []
         current: str | None = response_id
         while current is not None and len(found) < MAX_CHAIN:
-            record = await self.get(current)
+            record = await self.get(current, owner)
             if record is None:
                 if not found:
                     return None

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 def default_url(data_dir: str) -> str:

@@ -38,7 +38,7 @@ responses = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("model", String(200), nullable=False),
     Column("previous_response_id", String(80), nullable=True),
-    Column("owner", String(80), nullable=True),  # the virtual key that created it, once keys exist
+    Column("owner", String(80), nullable=False, server_default="master"),  # the virtual key's id, or "master"
     Column("input_items", Text, nullable=False),  # JSON list: this request's input, normalised to items
     Column("response", Text, nullable=False),  # JSON: the response object as the client received it
     Index("ix_responses_created_at", "created_at"),
