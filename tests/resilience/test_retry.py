@@ -7,9 +7,10 @@ import random
 
 import pytest
 
+from ocigate.config.policies import RetryPolicy
 from ocigate.core.errors import GatewayError, InvalidRequest, ProviderUnavailable
 from ocigate.routing.events import Attempt, FanOut, NullHooks, attempt_headers, failure_kind
-from ocigate.routing.retry import RetryPolicy, given_up, retry_after_s, timed_out
+from ocigate.routing.retry import given_up, retry_after_s, timed_out
 from ocigate.routing.router import Deployment
 
 from .fakes import FakeProvider, Recorder, oracle, timeout, unreachable

@@ -44,10 +44,10 @@ from ocigate.config.oracle import (
     parse_flag,
     read_profile,
 )
+from ocigate.config.policies import Timeouts
+from ocigate.config.prices import Price, parse_prices
 from ocigate.config.routing import RoutingSettings, read_routing, read_timeouts
 from ocigate.config.rules import RequestRule, read_request_rules
-from ocigate.governance.pricing import Price, parse_prices
-from ocigate.routing.router import Timeouts
 
 PROVIDER_TYPES = ("oracle", "openai", "oci")
 ENV_FIELDS = ("BASE_URL", "API_KEY_SECONDARY", "API_KEY", "MODELS", "REGION", "PROJECT")  # longest suffix first

@@ -45,11 +45,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ocigate.config.policies import RetryPolicy
 from ocigate.core.errors import GatewayError
 from ocigate.providers.base import UpstreamReply, UpstreamStream
 from ocigate.routing.breaker import BreakerBoard, counts_as_failure
 from ocigate.routing.events import Attempt, DispatchHooks, NullHooks, attempt_headers, failure_kind
-from ocigate.routing.retry import RetryPolicy, given_up, retry_after_s, timed_out
+from ocigate.routing.retry import given_up, retry_after_s, timed_out
 from ocigate.routing.router import Deployment, ModelRoute, Router
 
 PathFor = str | Callable[[Deployment], str]
