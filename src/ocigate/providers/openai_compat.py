@@ -37,7 +37,6 @@ from ocigate.providers.oracle.secrets_pair import SecretPair
 from ocigate.providers.oracle.signing import OciRequestSigner
 
 _CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
-READ_SIZE = 64 * 1024
 
 
 def client_timeouts(timeouts: Timeouts) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
