@@ -109,7 +109,7 @@ class FakeProvider:
         if self.secrets is not None:
             secret = self.secrets.current()
             self.used.append(secret)
-            if isinstance(step, GatewayError) and getattr(step, "upstream_status", None) == 401:
+            if isinstance(step, GatewayError) and step.upstream_status == 401:
                 step.retryable = self.secrets.report_unauthorized(secret)
         if isinstance(step, GatewayError):
             raise step

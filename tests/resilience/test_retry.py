@@ -80,7 +80,7 @@ def test_given_up_keeps_the_last_error_and_names_the_attempts() -> None:
         "(circuit open). The last error: Oracle is throttling"
     )
     assert (err.status, err.code, err.headers) == (429, "rate_limit_exceeded", {"Retry-After": "7"})
-    assert getattr(err, "upstream_status", None) == 429
+    assert err.upstream_status == 429
 
 
 def test_given_up_without_an_upstream_error() -> None:

@@ -59,7 +59,7 @@ def counts_as_failure(err: GatewayError) -> bool:
     switched to its other secret does not count."""
     if not err.retryable:
         return False
-    upstream: int | None = getattr(err, "upstream_status", None)
+    upstream = err.upstream_status
     return upstream is None or upstream in (408, 429) or upstream >= 500
 
 

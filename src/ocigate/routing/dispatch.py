@@ -251,7 +251,7 @@ class Dispatcher:
                 return result, deployment
             if not result.retryable:
                 raise self._annotated(result, run.attempts)
-            if getattr(result, "upstream_status", None) == 401 and deployment.name not in rekeyed:
+            if result.upstream_status == 401 and deployment.name not in rekeyed:
                 rekeyed.add(deployment.name)  # the provider moved to its other secret: again at once, not counted
                 continue
             count = tries[deployment.name] = tries.get(deployment.name, 0) + 1
@@ -319,7 +319,7 @@ class Dispatcher:
             self.breakers.release(deployment.name)  # the budget ran out, which says nothing of the deployment
         else:
             self.breakers.record(deployment.name, err)
-        status = getattr(err, "upstream_status", None) or err.status
+        status = err.upstream_status or err.status
         self._record(run, Attempt(route.public_name, deployment.name, status, self._clock() - begun, failure_kind(err)))
         run.last = err
         return err
