@@ -26,8 +26,7 @@ Usage::
     dispatcher = Dispatcher(router, breakers, metrics, RetryPolicy(max_attempts=3, budget_s=120))
     resolved = router.resolve(payload["model"])
     body_for = lambda d: orjson.dumps({**payload, "model": d.upstream_model})   # called once per deployment
-    reply, deployment, attempts = await dispatcher.send(resolved.route, "chat/completions", body_for,
-                                                        pin=resolved.pin)
+    reply, deployment, attempts = await dispatcher.send(resolved.route, "chat/completions", body_for, pin=resolved.pin)
     stream, deployment, attempts = await dispatcher.open_stream(resolved.route, "chat/completions", body_for)
     try:
         async for block in stream: ...
