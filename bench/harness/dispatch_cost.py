@@ -113,12 +113,12 @@ async def per_call_us(
 
 
 async def measure(upstream: str, budget_s: float, repeats: int) -> DispatchCost:
+    from ocigate.config.policies import BreakerPolicy, RetryPolicy
     from ocigate.observe.metrics import Metrics
     from ocigate.providers.base import ListedModel, UpstreamReply
-    from ocigate.routing.breaker import BreakerBoard, BreakerPolicy
+    from ocigate.routing.breaker import BreakerBoard
     from ocigate.routing.dispatch import Dispatcher
     from ocigate.routing.registry import ProviderState, Registry, RouteTable
-    from ocigate.routing.retry import RetryPolicy
     from ocigate.routing.router import Deployment, ModelRoute, Router
 
     reply = record(f"{upstream}/{PATH}", BODY)

@@ -13,9 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ocigate.config.prices import Price, parse_prices
 from ocigate.governance.keys import Budget, KeyHasher
 from ocigate.governance.limits import Limiter, MemoryBackend
-from ocigate.governance.pricing import DEFAULT_PRICES, Price, PriceTable, estimate_prompt_tokens, parse_prices
+from ocigate.governance.pricing import DEFAULT_PRICES, PriceTable, estimate_prompt_tokens
 from ocigate.governance.usage import (
     BatchWriter,
     TokenCounts,

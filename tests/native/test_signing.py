@@ -14,9 +14,10 @@ import oci  # type: ignore[import-untyped]
 import pytest
 from oci._vendor import requests  # type: ignore[import-untyped]
 
+from ocigate.core.jwt import token_expiry
 from ocigate.emulator import DEFAULT_KEY, EmulatorConfig
 from ocigate.emulator.config import IamKey
-from ocigate.emulator.signing import make_security_token, token_expiry
+from ocigate.emulator.signing import make_security_token
 
 from .conftest import COMPARTMENT, TENANCY, USER, Identity, make_identity
 from servers import ServerThread, start_emulator

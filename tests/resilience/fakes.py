@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ocigate.config.policies import BreakerPolicy, RetryPolicy
 from ocigate.core.errors import GatewayError, UpstreamError
 from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
 from ocigate.providers.oracle.secrets_pair import SecretPair
-from ocigate.routing.breaker import BreakerBoard, BreakerPolicy
+from ocigate.routing.breaker import BreakerBoard
 from ocigate.routing.dispatch import Dispatcher
 from ocigate.routing.events import Attempt, NullHooks
-from ocigate.routing.retry import RetryPolicy
 from ocigate.routing.router import Deployment, ModelRoute, Router
 
 
@@ -109,7 +109,7 @@ class FakeProvider:
         if self.secrets is not None:
             secret = self.secrets.current()
             self.used.append(secret)
-            if isinstance(step, GatewayError) and getattr(step, "upstream_status", None) == 401:
+            if isinstance(step, GatewayError) and step.upstream_status == 401:
                 step.retryable = self.secrets.report_unauthorized(secret)
         if isinstance(step, GatewayError):
             raise step

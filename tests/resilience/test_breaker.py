@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ocigate.config.policies import BreakerPolicy
 from ocigate.core.errors import GatewayError, InvalidRequest
-from ocigate.routing.breaker import Breaker, BreakerBoard, BreakerPolicy, CircuitState, counts_as_failure
+from ocigate.routing.breaker import Breaker, BreakerBoard, CircuitState, counts_as_failure
 from ocigate.routing.router import ModelRoute
 
 from .fakes import OK, FakeClock, FakeProvider, body_for, deployment, make, oracle, timeout, unreachable

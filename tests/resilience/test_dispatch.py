@@ -8,10 +8,10 @@ import time
 
 import pytest
 
+from ocigate.config.policies import RetryPolicy
 from ocigate.core.errors import GatewayError, ProviderUnavailable, UpstreamError
 from ocigate.providers.base import UpstreamReply
 from ocigate.providers.oracle.secrets_pair import SecretPair
-from ocigate.routing.retry import RetryPolicy
 from ocigate.routing.router import Deployment, ModelRoute
 
 from .fakes import OK, FakeProvider, body_for, deployment, make, one, oracle, real_time, timeout, two, unreachable

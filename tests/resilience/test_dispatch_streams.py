@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ocigate.config.policies import RetryPolicy, Timeouts
 from ocigate.core.errors import UpstreamError
-from ocigate.routing.retry import RetryPolicy
-from ocigate.routing.router import ModelRoute, Timeouts
+from ocigate.routing.router import ModelRoute
 
 from .fakes import FakeProvider, FakeStream, body_for, deployment, make, one, oracle, real_time, two, unreachable
 

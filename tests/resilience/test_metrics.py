@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from ocigate.config.policies import BreakerPolicy
 from ocigate.observe.metrics import Metrics, status_class, usage_counts
 from ocigate.providers.oracle.secrets_pair import SecretPair
-from ocigate.routing.breaker import BreakerBoard, BreakerPolicy
+from ocigate.routing.breaker import BreakerBoard
 from ocigate.routing.events import Attempt
 from ocigate.routing.router import ModelRoute
 

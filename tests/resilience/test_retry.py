@@ -7,9 +7,10 @@ import random
 
 import pytest
 
+from ocigate.config.policies import RetryPolicy
 from ocigate.core.errors import GatewayError, InvalidRequest, ProviderUnavailable
 from ocigate.routing.events import Attempt, FanOut, NullHooks, attempt_headers, failure_kind
-from ocigate.routing.retry import RetryPolicy, given_up, retry_after_s, timed_out
+from ocigate.routing.retry import given_up, retry_after_s, timed_out
 from ocigate.routing.router import Deployment
 
 from .fakes import FakeProvider, Recorder, oracle, timeout, unreachable
@@ -79,7 +80,7 @@ def test_given_up_keeps_the_last_error_and_names_the_attempts() -> None:
         "(circuit open). The last error: Oracle is throttling"
     )
     assert (err.status, err.code, err.headers) == (429, "rate_limit_exceeded", {"Retry-After": "7"})
-    assert getattr(err, "upstream_status", None) == 429
+    assert err.upstream_status == 429
 
 
 def test_given_up_without_an_upstream_error() -> None:

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from ocigate.routing.router import Deployment, ModelRoute, Router, Timeouts
+from ocigate.config.policies import Timeouts
+from ocigate.routing.router import Deployment, ModelRoute, Router
 
 from .fakes import FakeProvider, deployment
 

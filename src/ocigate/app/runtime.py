@@ -15,28 +15,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import aiohttp
 
 from ocigate import __version__
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.routes import mount_model_routes, mount_service_routes
+from ocigate.app.heap import settle_heap
+from ocigate.app.storage import Storage
 from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
 from ocigate.governance.service import GatewayAuth, Governance
+from ocigate.governance.usage import UsageRecord
 from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
 from ocigate.pipeline.run import Pipeline
 from ocigate.providers.base import Provider
-from ocigate.providers.openai_compat import OpenAICompatProvider, client_timeouts
+from ocigate.providers.factory import Upstream, build_provider
 from ocigate.providers.oracle.checks import check_provider, check_settings, is_loopback
-from ocigate.providers.oracle.native import OciNativeProvider
 from ocigate.providers.oracle.secrets_pair import SecretLabel, SecretPair, mask
 from ocigate.providers.oracle.signing import OciRequestSigner, signer_for
 from ocigate.routing.breaker import BreakerBoard
@@ -45,11 +45,6 @@ from ocigate.routing.registry import ProviderState, Registry, RouteTable
 from ocigate.routing.router import ModelRoute
 from ocigate.routing.router import Router as ModelRouter
 from ocigate.translate.sanitize.profile import profiles_with
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from ocigate.store.responses import ResponseStore
 
 log = logging.getLogger("ocigate")
 
@@ -67,9 +62,8 @@ class Runtime:
     signers: list[OciRequestSigner] = field(default_factory=list)
     _refresher: asyncio.Task[None] | None = None
     access_log: AccessLog = field(default_factory=AccessLog)
-    engine: AsyncEngine | None = None
-    responses: ResponseStore | None = None
-    _store_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    storage: Storage = field(init=False)
+    """The database, the stored responses and governance's tables, opened on first use."""
     _flusher: asyncio.Task[None] | None = None
     governance: Governance = field(init=False)
     """Keys, limits, usage and audit; its database is opened on first need."""
@@ -86,7 +80,13 @@ class Runtime:
         self.breakers = BreakerBoard(routing.breaker, on_change=self.metrics.on_circuit)
         self.routes = RouteTable(self.registry, ModelRouter())
         self.dispatcher = Dispatcher(self.routes.router, self.breakers, self.metrics, routing.retry)
-        self.governance = Governance(self.settings, self.database)
+        self.storage = Storage(self.settings)
+        self.governance = Governance(
+            self.settings,
+            self.storage.governance_stores,
+            usage_writer=self.storage.usage_writer(),
+            on_usage=self._count_tokens,
+        )
 
     async def start(self) -> None:
         settings = self.settings
@@ -138,20 +138,13 @@ class Runtime:
 
     def _provider(self, config: ProviderConfig) -> Provider:
         assert self.session is not None
-        timeout, stream_timeout = client_timeouts(config.timeouts)
         signer = signer_for(config) if config.uses_iam else None
         if signer is not None:
             self.signers.append(signer)
-        if config.type == "oci":
-            return OciNativeProvider(config, self.session, signer, timeout=timeout, stream_timeout=stream_timeout)
-        pair = None
-        if signer is None and config.api_key.strip():
-            pair = self.secrets[config.name] = self._secret_pair(config)
-        return OpenAICompatProvider(
-            config, self.session, signer=signer, timeout=timeout, stream_timeout=stream_timeout, secrets=pair
-        )
+        return build_provider(config, Upstream(self.session, signer, self._secret_pair))
 
     def _secret_pair(self, config: ProviderConfig) -> SecretPair:
+        """The provider's API key's two secrets, kept for /readyz; each rejection is logged and counted."""
         values = {"primary": config.api_key.strip(), "secondary": config.api_key_secondary.strip()}
 
         def rejected(label: SecretLabel) -> None:
@@ -164,7 +157,22 @@ class Runtime:
             )
             self.metrics.on_secret_rejected(config.name, label)
 
-        return SecretPair(values["primary"], values["secondary"] or None, on_unauthorized=rejected)
+        pair = self.secrets[config.name] = SecretPair(
+            values["primary"], values["secondary"] or None, on_unauthorized=rejected
+        )
+        return pair
+
+    def _count_tokens(self, record: UsageRecord) -> None:
+        """Governance's ``on_usage``: the tokens of every settled request, on ``ocigate_tokens_total``."""
+        self.metrics.on_tokens(
+            record.model,
+            {
+                "prompt": record.prompt_tokens,
+                "completion": record.completion_tokens,
+                "reasoning": record.reasoning_tokens,
+                "cached": record.cached_tokens,
+            },
+        )
 
     def _build_routes(self) -> None:
         """The configured routes, of the deployments whose providers are in service."""
@@ -216,26 +224,6 @@ class Runtime:
     def render_metrics(self, accept: str) -> tuple[bytes, str]:
         self.breakers.refresh()
         return self.metrics.render(accept)
-
-    async def database(self) -> AsyncEngine:
-        """The database, opened on first use (the first usage batch, stored response, key lookup or admin call):
-        start-up never waits for it (loading the database libraries takes about 0.2 s)."""
-        if self.engine is None:
-            async with self._store_lock:
-                if self.engine is None:
-                    from ocigate.store.database import default_url, open_engine
-
-                    url = self.settings.database_url or default_url(self.settings.data_dir)
-                    self.engine = await open_engine(url)
-                    settle_heap()  # SQLAlchemy's modules and tables: tens of thousands of objects
-        return self.engine
-
-    async def response_store(self) -> ResponseStore:
-        if self.responses is None:
-            from ocigate.store.responses import ResponseStore
-
-            self.responses = ResponseStore(await self.database())
-        return self.responses
 
     async def _discover(self) -> None:
         try:
@@ -290,8 +278,7 @@ class Runtime:
         await self.governance.close()  # usage and audit flushed before the database closes
         if self.session is not None:
             await self.session.close()
-        if self.engine is not None:
-            await self.engine.dispose()
+        await self.storage.close()
         if self.emulator is not None:
             await self.emulator.stop()
 
@@ -318,21 +305,6 @@ class Runtime:
                 settings.host,
             )
         log.info("ocigate %s serving http://%s:%d/v1", __version__, settings.host, settings.port)
-
-
-def settle_heap() -> None:
-    """Moves every object alive now (modules, configuration, pools) out of the garbage collector's sight.
-
-    A full collection walks every tracked object: 13 ms with the gateway's modules loaded, 27 ms with
-    SQLAlchemy's, and under load it ran about twice a second (requests in flight and usage records waiting for
-    their batch live long enough to reach the oldest generation): 8 % of the gateway's time in one measurement.
-    What is alive after start-up lives as long as the process, so it need not be walked again (``gc.freeze``,
-    Python's own remedy for servers). And the youngest generation is collected every 10,000 allocations rather
-    than 700: a request allocates a few hundred objects that reference counting frees, so at the default the
-    collector ran every few requests to scan the objects of the requests in flight (4 % of the gateway's time)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 def _report(diagnostic: Diagnostic) -> None:
@@ -382,7 +354,7 @@ def create_app(settings: Settings) -> Gateway:
     health = HealthRoutes(registry, lambda: runtime.ready, _Resilience(runtime), settings.master_key)
     router = Router()
     pipeline = Pipeline(routes, dispatcher, governance)
-    mount_model_routes(router, pipeline, runtime.response_store, profiles, governance)
+    mount_model_routes(router, pipeline, runtime.storage.response_store, profiles, governance)
     mount_service_routes(router, ModelRoutes(registry), health)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes

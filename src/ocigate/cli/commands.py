@@ -104,7 +104,7 @@ async def _probe(settings: Settings) -> int:
                 try:
                     reply = await state.provider.send("chat/completions", body, model=model)
                 except GatewayError as err:
-                    if not (err.retryable and getattr(err, "upstream_status", None) == 401):
+                    if not (err.retryable and err.upstream_status == 401):
                         raise
                     reply = await state.provider.send("chat/completions", body, model=model)  # the other secret
             except GatewayError as err:

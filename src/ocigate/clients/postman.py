@@ -10,16 +10,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from ocigate.clients.served import gateway_root, load, root_of, served_models
+from ocigate.core.types import JSON
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 # Shown when the gateway's configuration names no embedding model: the one Oracle offers in every region.
 EMBEDDING_PLACEHOLDER = "cohere.embed-v4.0"
 PROMPT = "Reply with the single word ok."
 
-JSON = dict[str, Any]
 
 _STATUS_200 = [
     "pm.test('status is 200', function () {",

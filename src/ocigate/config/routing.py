@@ -29,9 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from ocigate.routing.breaker import BreakerPolicy
-from ocigate.routing.retry import RetryPolicy
-from ocigate.routing.router import STRATEGIES, Strategy, Timeouts
+from ocigate.config.policies import STRATEGIES, BreakerPolicy, RetryPolicy, Strategy, Timeouts
 
 TIMEOUT_FIELDS = {"connect": "connect_s", "first_byte": "first_byte_s", "idle": "idle_s", "reply": "reply_s"}
 ENV_TIMEOUTS = {

@@ -44,10 +44,10 @@ from ocigate.config.oracle import (
     parse_flag,
     read_profile,
 )
+from ocigate.config.policies import Timeouts
+from ocigate.config.prices import Price, parse_prices
 from ocigate.config.routing import RoutingSettings, read_routing, read_timeouts
 from ocigate.config.rules import RequestRule, read_request_rules
-from ocigate.governance.pricing import Price, parse_prices
-from ocigate.routing.router import Timeouts
 
 PROVIDER_TYPES = ("oracle", "openai", "oci")
 ENV_FIELDS = ("BASE_URL", "API_KEY_SECONDARY", "API_KEY", "MODELS", "REGION", "PROJECT")  # longest suffix first
@@ -116,7 +116,6 @@ class Settings:
     config_file: str | None = None
     log_level: str = "info"
     access_log: bool = True
-    upstream_timeout_s: float = 600.0
     connect_timeout_s: float = 10.0
     discovery_timeout_s: float = 5.0
     discovery_interval_s: float = 600.0
@@ -382,7 +381,6 @@ def load_settings(
         config_file=config_file,
         log_level=(env.get("OCIGATE_LOG_LEVEL") or "info").lower(),
         access_log=not _flag(env.get("OCIGATE_NO_ACCESS_LOG")),
-        upstream_timeout_s=number("OCIGATE_UPSTREAM_TIMEOUT", 600.0),
         discovery_interval_s=number("OCIGATE_DISCOVERY_INTERVAL", 600.0),
         data_dir=env.get("OCIGATE_DATA_DIR") or "data",
         database_url=env.get("OCIGATE_DATABASE_URL") or None,
@@ -416,7 +414,3 @@ def _with_timeouts(
         diagnostics.extend(Diagnostic("warning", provider.name, problem) for problem in problems)
         found.append(replace(provider, timeouts=timeouts))
     return found
-
-
-def with_providers(settings: Settings, providers: tuple[ProviderConfig, ...]) -> Settings:
-    return replace(settings, providers=providers)

@@ -24,6 +24,9 @@ import orjson
 
 
 class GatewayError(Exception):
+    """``upstream_status`` and ``upstream_code`` keep what an upstream said (None when no upstream answered, or the
+    error is the gateway's own), for logs and for dispatch decisions: retries, circuits, the other secret."""
+
     status: int = 500
     type: str = "api_error"
     code: str | None = None
@@ -38,6 +41,8 @@ class GatewayError(Exception):
         param: str | None = None,
         headers: dict[str, str] | None = None,
         retryable: bool = False,
+        upstream_status: int | None = None,
+        upstream_code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,6 +55,8 @@ class GatewayError(Exception):
         self.param = param
         self.headers: dict[str, str] = headers or {}
         self.retryable = retryable
+        self.upstream_status = upstream_status
+        self.upstream_code = upstream_code
 
     def to_dict(self) -> dict[str, object]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -99,10 +106,7 @@ class ProviderUnavailable(GatewayError):
 
 
 class UpstreamError(GatewayError):
-    """An upstream answered with an error, or could not be reached.
-
-    ``upstream_status`` and ``upstream_code`` keep what the upstream said, for logs and for dispatch decisions.
-    """
+    """An upstream answered with an error, or could not be reached: its status and type are always given."""
 
     def __init__(
         self,
@@ -118,10 +122,16 @@ class UpstreamError(GatewayError):
         param: str | None = None,
     ) -> None:
         super().__init__(
-            message, status=status, type=type, code=code, headers=headers, retryable=retryable, param=param
+            message,
+            status=status,
+            type=type,
+            code=code,
+            headers=headers,
+            retryable=retryable,
+            param=param,
+            upstream_status=upstream_status,
+            upstream_code=upstream_code,
         )
-        self.upstream_status = upstream_status
-        self.upstream_code = upstream_code
 
 
 def type_for_status(status: int) -> str:

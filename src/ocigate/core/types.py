@@ -5,4 +5,4 @@ from __future__ import annotations
 from typing import Any
 
 JSON = dict[str, Any]
-"""A JSON object as parsed (request bodies, upstream payloads): the one place ``Any`` is allowed."""
+"""A JSON object as parsed (orjson): request and reply bodies, and the pieces that translation builds."""

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import os
 from itertools import count
-from typing import Any
 
 import orjson
 
 from ocigate.catalog.models import ModelInfo, models_in_region
 from ocigate.core.asgi import Request, Response
+from ocigate.core.types import JSON
 from ocigate.emulator.config import EmulatorConfig, EmulatorKey
 from ocigate.emulator.errors import OracleError, cannot_parse, invalid, missing, not_authenticated, not_found
 from ocigate.emulator.faults import FaultBook, FaultRule, apply
 from ocigate.emulator.signing import SignatureVerifier, request_target
-
-JSON = dict[str, Any]
 
 PROJECT_PREFIX = "ocid1.generativeaiproject."
 _PROJECT_PREFIX = PROJECT_PREFIX.encode()

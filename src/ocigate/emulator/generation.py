@@ -12,11 +12,9 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from typing import Any
 
+from ocigate.core.types import JSON
 from ocigate.emulator.errors import invalid
-
-JSON = dict[str, Any]
 
 DEFAULT_MAX_TOKENS = 1024
 # Words of reasoning per effort level; "medium" is what models use when the request names none.

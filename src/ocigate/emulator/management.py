@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 from ocigate.catalog.models import MODELS, Capability
 from ocigate.core.asgi import Handler, Request, Response, json_response
+from ocigate.core.types import JSON
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.native_auth import NativeGate
 from ocigate.emulator.native_models import model_ocid
-from ocigate.emulator.native_wire import JSON, enum
+from ocigate.emulator.native_wire import enum
 
 PATH = "/20231130/models"
 CAPABILITIES: dict[Capability, str] = {"chat": "CHAT", "embeddings": "TEXT_EMBEDDINGS", "rerank": "TEXT_RERANK"}

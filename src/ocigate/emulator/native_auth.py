@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import orjson
 
 from ocigate.core.asgi import Request
+from ocigate.core.types import JSON
 from ocigate.emulator.context import Context
 from ocigate.emulator.errors import cannot_parse, not_found
 from ocigate.emulator.faults import apply
-from ocigate.emulator.generation import JSON
 from ocigate.emulator.native_models import compartment_of
 from ocigate.emulator.signing import SignatureVerifier, request_target
 

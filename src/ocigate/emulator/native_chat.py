@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ocigate.catalog.models import ModelInfo
 from ocigate.core.asgi import Handler, Request, Response, StreamingResponse
+from ocigate.core.types import JSON
 from ocigate.emulator.context import Context, json_reply
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.faults import paced
@@ -17,7 +18,7 @@ from ocigate.emulator.native_cohere import cohere_events, cohere_response, read_
 from ocigate.emulator.native_cohere_v2 import cohere_v2_events, cohere_v2_response, read_cohere_v2
 from ocigate.emulator.native_generic import generic_events, generic_response, read_generic
 from ocigate.emulator.native_models import NativeModels
-from ocigate.emulator.native_wire import JSON, MODEL_VERSION, SSE_HEADERS, enum, obj
+from ocigate.emulator.native_wire import MODEL_VERSION, SSE_HEADERS, enum, obj
 
 PATH = "/20231130/actions/chat"
 FORMATS = ("GENERIC", "COHERE", "COHEREV2")

@@ -7,10 +7,10 @@ import json
 import re
 
 from ocigate.catalog.models import ModelInfo
+from ocigate.core.types import JSON
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.generation import Generation, Params, Prompt, ToolSpec, chunk_words, count_words
 from ocigate.emulator.native_wire import (
-    JSON,
     NATIVE_DEFAULT_MAX_TOKENS,
     array,
     check_schema,

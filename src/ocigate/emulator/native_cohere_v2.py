@@ -4,6 +4,7 @@ reasoning models, tool calls with ids."""
 from __future__ import annotations
 
 from ocigate.catalog.models import ModelInfo
+from ocigate.core.types import JSON
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.generation import (
     Generation,
@@ -17,7 +18,6 @@ from ocigate.emulator.generation import (
 )
 from ocigate.emulator.native_cohere import response_format
 from ocigate.emulator.native_wire import (
-    JSON,
     NATIVE_DEFAULT_MAX_TOKENS,
     array,
     check_schema,

@@ -14,12 +14,13 @@ import re
 
 from ocigate.catalog.models import ModelInfo
 from ocigate.core.asgi import Handler, Request, Response
+from ocigate.core.types import JSON
 from ocigate.emulator.context import Context, json_reply
 from ocigate.emulator.errors import invalid
 from ocigate.emulator.generation import count_words
 from ocigate.emulator.native_auth import NativeGate
 from ocigate.emulator.native_models import NativeModels
-from ocigate.emulator.native_wire import JSON, MODEL_VERSION, array, enum, positive, text
+from ocigate.emulator.native_wire import MODEL_VERSION, array, enum, positive, text
 
 EMBED_PATH = "/20231130/actions/embedText"
 RERANK_PATH = "/20231130/actions/rerankText"

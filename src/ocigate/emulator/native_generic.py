@@ -4,6 +4,7 @@ with GENERIC stream events."""
 from __future__ import annotations
 
 from ocigate.catalog.models import ModelInfo
+from ocigate.core.types import JSON
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.generation import (
     REASONING_WORDS,
@@ -17,7 +18,6 @@ from ocigate.emulator.generation import (
     split_arguments,
 )
 from ocigate.emulator.native_wire import (
-    JSON,
     NATIVE_DEFAULT_MAX_TOKENS,
     array,
     check_schema,

@@ -11,10 +11,9 @@ from typing import Any
 import orjson
 
 from ocigate.core.asgi import Headers
+from ocigate.core.types import JSON
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.generation import Generation
-
-JSON = dict[str, Any]
 
 # Oracle's native stream is "text/event-stream" exactly: the OCI SDK compares the whole header value and only then
 # hands the body to its SSE client (base_client.py), so a charset parameter would break it.

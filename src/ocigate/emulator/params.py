@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocigate.core.types import JSON
 from ocigate.emulator.errors import invalid
-from ocigate.emulator.generation import JSON, ToolSpec
+from ocigate.emulator.generation import ToolSpec
 
 CHAT_TOOL_SHAPE = '{"type": "function", "function": {"name": ..., "parameters": {...}}}'
 RESPONSES_TOOL_SHAPE = '{"type": "function", "name": ..., "parameters": {...}}'

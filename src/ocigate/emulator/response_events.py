@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from ocigate.emulator.generation import JSON, Generation, chunk_words, split_arguments
+from ocigate.core.types import JSON
+from ocigate.emulator.generation import Generation, chunk_words, split_arguments
 
 
 class _Sequence:

@@ -7,12 +7,12 @@ import time
 
 from ocigate.catalog.models import ModelInfo
 from ocigate.core.asgi import Handler, Request, Response, StreamingResponse
+from ocigate.core.types import JSON
 from ocigate.emulator.context import Context, Ids, json_reply
 from ocigate.emulator.errors import invalid, missing
 from ocigate.emulator.faults import paced
 from ocigate.emulator.generation import (
     DEFAULT_MAX_TOKENS,
-    JSON,
     Generation,
     Params,
     Prompt,

@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ocigate.core.asgi import Request
+from ocigate.core.jwt import token_expiry
 from ocigate.emulator.config import IamKey
 from ocigate.emulator.errors import OracleError
-from ocigate.providers.oracle.security_tokens import token_expiry
 
 TOKEN_PREFIX = "ST$"
 GET_HEADERS = ("date", "(request-target)", "host")

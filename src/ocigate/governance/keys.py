@@ -37,12 +37,12 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ocigate.core.errors import AuthenticationFailed, GatewayError
+from ocigate.core.types import JSON
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = logging.getLogger("ocigate.governance.keys")
-JSON = dict[str, Any]
 
 KEY_SCHEME = "ogk-"
 PREFIX_LENGTH = 8

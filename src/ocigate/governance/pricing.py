@@ -25,18 +25,11 @@ replaces a default entry of the same name and is consulted first. Usage::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+
+from ocigate.config.prices import Price
 
 MILLION = 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    input: float = 0.0
-    output: float = 0.0
-    cached_input: float | None = None
 
 
 FREE = Price()
@@ -121,38 +114,6 @@ def estimate_prompt_tokens(body_bytes: int) -> int:
     """A cheap estimate of a request's prompt tokens from its JSON body's size (about 4 bytes a token for
     English text, less the JSON framing); good enough to reserve, since the real count settles it."""
     return body_bytes // 4
-
-
-def parse_prices(raw: Any) -> tuple[dict[str, Price], list[str]]:
-    """A ``prices:`` block from the config file, and a message for each entry it had to skip."""
-    prices: dict[str, Price] = {}
-    problems: list[str] = []
-    if raw is None:
-        return prices, problems
-    if not isinstance(raw, dict):
-        return prices, ["prices: must be a mapping of model name (or pattern) to {input, output, cached_input}."]
-    for model, entry in raw.items():
-        if not isinstance(entry, dict) or set(entry) - {"input", "output", "cached_input"}:
-            problems.append(f"prices.{model} must be a mapping with input, output and cached_input (USD per 1M).")
-            continue
-        values = {k: entry.get(k) for k in ("input", "output", "cached_input")}
-        bad = [
-            k
-            for k, v in values.items()
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0)
-        ]
-        if bad:
-            problems.append(f"prices.{model}.{bad[0]} must be a number of USD per million tokens, 0 or more.")
-            continue
-        cached = values["cached_input"]
-        prices[str(model)] = Price(
-            float(values["input"] or 0), float(values["output"] or 0), None if cached is None else float(cached)
-        )
-    return prices, problems
-
-
-def _amount(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
 def _wild(name: str) -> bool:

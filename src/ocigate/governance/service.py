@@ -23,8 +23,7 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ocigate.catalog.models import ModelInfo, find_model
@@ -44,39 +43,37 @@ from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend, conn
 from ocigate.governance.limits.backend import LimitBackend
 from ocigate.governance.metering import Meter
 from ocigate.governance.pricing import PriceTable, estimate_prompt_tokens
+from ocigate.governance.storage import OpenStores, Stores, UsageWriter
 from ocigate.governance.usage import BatchWriter, TokenCounts, UsageRecord
-from ocigate.store.schema import default_url
-from ocigate.store.usage_sqlite import SqliteUsageWriter, sqlite_path
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ocigate.config.settings import Settings
     from ocigate.core.asgi import Request
     from ocigate.governance.audit import AuditRecord
-    from ocigate.store.keys import KeyStore
-    from ocigate.store.usage import AuditStore, UsageStore
 
 log = logging.getLogger("ocigate.governance.service")
 DEFAULT_MAX_OUTPUT = 1024
 """The output tokens reserved for a request that does not say how many it wants."""
 
 
-@dataclass(frozen=True, slots=True)
-class Stores:
-    engine: AsyncEngine
-    keys: KeyStore
-    usage: UsageStore
-    audit: AuditStore
-
-
 class Governance:
-    def __init__(self, settings: Settings, database: Callable[[], Awaitable[AsyncEngine]]) -> None:
-        """``database``: opens (once) and returns the gateway's engine; called on first need only. Nothing is
+    def __init__(
+        self,
+        settings: Settings,
+        stores: OpenStores,
+        *,
+        usage_writer: UsageWriter | None = None,
+        on_usage: Callable[[UsageRecord], None] | None = None,
+    ) -> None:
+        """``stores``: opens the key, usage and audit tables (``app`` builds them on the gateway's database), called
+        once, on first need. ``usage_writer``: where usage records go instead of the usage table (the embedded
+        SQLite default's writer). ``on_usage``: sees every settled usage record (the token metrics). Nothing is
         connected until :meth:`start`."""
         self.settings = settings
-        self._database = database
+        self._open_stores = stores
+        self.on_usage = on_usage
         self.redis: Redis | None = None
         self._stores: Stores | None = None
         self._lock = asyncio.Lock()
@@ -89,10 +86,7 @@ class Governance:
         self.usage: BatchWriter[UsageRecord] = BatchWriter(
             self._insert_usage, name="usage", interval_s=0.5, batch_size=2000
         )
-        self._sqlite_usage: SqliteUsageWriter | None = None
-        path = sqlite_path(settings.database_url or default_url(settings.data_dir))
-        if path is not None:
-            self._sqlite_usage = SqliteUsageWriter(path)
+        self._usage_writer = usage_writer
         self.audit: BatchWriter[AuditRecord] | None = (
             BatchWriter(self._insert_audit, name="audit") if settings.audit else None
         )
@@ -127,8 +121,8 @@ class Governance:
         await self.limiter.close()
         await self._backend.close()
         await self.usage.close()
-        if self._sqlite_usage is not None:
-            await self._sqlite_usage.close()
+        if self._usage_writer is not None:
+            await self._usage_writer.close()
         if self.audit is not None:
             await self.audit.close()
         await self.cache.close()
@@ -140,13 +134,9 @@ class Governance:
         if self._stores is None:
             async with self._lock:
                 if self._stores is None:
-                    from ocigate.store.keys import KeyStore
-                    from ocigate.store.usage import AuditStore, UsageStore
-
-                    engine = await self._database()
-                    keys = KeyStore(engine, self.hasher)
-                    keys.listen(self.cache.invalidate)
-                    self._stores = Stores(engine, keys, UsageStore(engine), AuditStore(engine))
+                    stores = await self._open_stores(self.hasher)
+                    stores.keys.listen(self.cache.invalidate)
+                    self._stores = stores
         return self._stores
 
     async def flush(self) -> None:
@@ -163,8 +153,8 @@ class Governance:
         return await (await self.stores()).usage.spent_since(key_id, since, unit)
 
     async def _insert_usage(self, records: Sequence[UsageRecord]) -> None:
-        if self._sqlite_usage is not None:
-            await self._sqlite_usage.insert(records)
+        if self._usage_writer is not None:
+            await self._usage_writer.insert(records)
         else:
             await (await self.stores()).usage.insert(records)
 
@@ -210,6 +200,8 @@ class Governance:
             self.limiter.finish_soon(meter.ticket, tokens=total, cost_usd=record.cost_usd)
         if self.audit is not None:
             self._audit(meter, record)
+        if self.on_usage is not None:
+            self.on_usage(record)
 
     def _audit(self, meter: Meter, record: UsageRecord) -> None:
         from ocigate.governance.audit import AuditRecord, redact_body

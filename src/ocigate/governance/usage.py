@@ -23,11 +23,13 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 log = logging.getLogger("ocigate.governance.usage")
 
 T = TypeVar("T")
+GroupBy = Literal["key", "team", "user", "model", "provider", "day"]
+"""What a usage report can total by."""
 
 
 @dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x

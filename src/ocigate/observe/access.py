@@ -46,7 +46,7 @@ class AccessLog:
             note.opc_request_id,
         )
         if failure is not None:
-            upstream_code = upstream_code or getattr(failure, "upstream_code", None)
+            upstream_code = upstream_code or failure.upstream_code
             opc = opc or getattr(failure, "opc_request_id", None)
             if deployment is not None and "x-ocigate-attempts" in failure.headers:
                 attempts = failure.headers["x-ocigate-attempts"]

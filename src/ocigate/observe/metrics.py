@@ -42,7 +42,6 @@ from ocigate.routing.events import FAILURE_KINDS, Attempt, NullHooks
 M = TypeVar("M", Counter, Gauge, Histogram)
 OTHER = "other"
 NONE = "none"
-TOKEN_TYPES = ("prompt", "completion", "reasoning", "cached")
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 
@@ -182,8 +181,13 @@ class Metrics(NullHooks):
         self.ttft(self._model(model)).observe(seconds)
 
     def on_usage(self, model: str, usage: Mapping[str, object]) -> None:
+        self.on_tokens(model, usage_counts(usage))
+
+    def on_tokens(self, model: str, counts: Mapping[str, int]) -> None:
+        """Token counts by type (prompt, completion, reasoning, cached): a settled usage record's, through
+        governance's ``on_usage``."""
         model_label = self._model(model)
-        for kind, value in usage_counts(usage).items():
+        for kind, value in counts.items():
             if value:
                 self.tokens(model_label, kind).inc(value)
 

@@ -25,6 +25,7 @@ import orjson
 
 from ocigate.catalog.metadata import model_kind
 from ocigate.catalog.regions import uses_openai_base
+from ocigate.config.policies import Timeouts
 from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import UpstreamError
 from ocigate.core.sse import SSEFramer, encode_event
@@ -34,10 +35,8 @@ from ocigate.providers.oracle.hints import UpstreamContext, connection_error, or
 from ocigate.providers.oracle.http import SignedHttp
 from ocigate.providers.oracle.secrets_pair import SecretPair
 from ocigate.providers.oracle.signing import OciRequestSigner
-from ocigate.routing.router import Timeouts
 
 _CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
-READ_SIZE = 64 * 1024
 
 
 def client_timeouts(timeouts: Timeouts) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:

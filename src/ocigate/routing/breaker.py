@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Literal
 
+from ocigate.config.policies import BreakerPolicy
 from ocigate.core.errors import GatewayError
 
 CircuitState = Literal["closed", "half_open", "open"]
@@ -53,27 +53,13 @@ Clock = Callable[[], float]
 Listener = Callable[[str, CircuitState], None]
 
 
-@dataclass(frozen=True, slots=True)
-class BreakerPolicy:
-    failure_threshold: int = 5
-    """Consecutive counted failures that open a closed circuit."""
-    cooldown_s: float = 30.0
-    """How long an open circuit stays open before it admits probes."""
-    half_open_probes: int = 1
-    """How many probes a half-open circuit lets through at once."""
-
-    def __post_init__(self) -> None:
-        if self.failure_threshold < 1 or self.half_open_probes < 1 or self.cooldown_s < 0:
-            raise ValueError(f"breaker: threshold and probes must be 1 or more, cool-down 0 or more: {self}")
-
-
 def counts_as_failure(err: GatewayError) -> bool:
     """Whether an error says the deployment is unwell: retryable, and a 408, a 429, a 5xx, or no answer at all
     (connection errors and timeouts carry no ``upstream_status``). A 401 made retryable because the provider
     switched to its other secret does not count."""
     if not err.retryable:
         return False
-    upstream: int | None = getattr(err, "upstream_status", None)
+    upstream = err.upstream_status
     return upstream is None or upstream in (408, 429) or upstream >= 500
 
 

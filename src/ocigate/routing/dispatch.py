@@ -26,8 +26,7 @@ Usage::
     dispatcher = Dispatcher(router, breakers, metrics, RetryPolicy(max_attempts=3, budget_s=120))
     resolved = router.resolve(payload["model"])
     body_for = lambda d: orjson.dumps({**payload, "model": d.upstream_model})   # called once per deployment
-    reply, deployment, attempts = await dispatcher.send(resolved.route, "chat/completions", body_for,
-                                                        pin=resolved.pin)
+    reply, deployment, attempts = await dispatcher.send(resolved.route, "chat/completions", body_for, pin=resolved.pin)
     stream, deployment, attempts = await dispatcher.open_stream(resolved.route, "chat/completions", body_for)
     try:
         async for block in stream: ...
@@ -45,11 +44,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ocigate.config.policies import RetryPolicy
 from ocigate.core.errors import GatewayError
 from ocigate.providers.base import UpstreamReply, UpstreamStream
 from ocigate.routing.breaker import BreakerBoard, counts_as_failure
 from ocigate.routing.events import Attempt, DispatchHooks, NullHooks, attempt_headers, failure_kind
-from ocigate.routing.retry import RetryPolicy, given_up, retry_after_s, timed_out
+from ocigate.routing.retry import given_up, retry_after_s, timed_out
 from ocigate.routing.router import Deployment, ModelRoute, Router
 
 PathFor = str | Callable[[Deployment], str]
@@ -250,7 +250,7 @@ class Dispatcher:
                 return result, deployment
             if not result.retryable:
                 raise self._annotated(result, run.attempts)
-            if getattr(result, "upstream_status", None) == 401 and deployment.name not in rekeyed:
+            if result.upstream_status == 401 and deployment.name not in rekeyed:
                 rekeyed.add(deployment.name)  # the provider moved to its other secret: again at once, not counted
                 continue
             count = tries[deployment.name] = tries.get(deployment.name, 0) + 1
@@ -318,7 +318,7 @@ class Dispatcher:
             self.breakers.release(deployment.name)  # the budget ran out, which says nothing of the deployment
         else:
             self.breakers.record(deployment.name, err)
-        status = getattr(err, "upstream_status", None) or err.status
+        status = err.upstream_status or err.status
         self._record(run, Attempt(route.public_name, deployment.name, status, self._clock() - begun, failure_kind(err)))
         run.last = err
         return err

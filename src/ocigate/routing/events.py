@@ -50,7 +50,7 @@ class Attempt:
 
 
 def failure_kind(err: GatewayError) -> str:
-    upstream: int | None = getattr(err, "upstream_status", None)
+    upstream = err.upstream_status
     if err.code in ("upstream_timeout", "budget_exhausted") or upstream == 408:
         return "timeout"
     if upstream is None:

@@ -17,9 +17,10 @@ import asyncio
 from dataclasses import dataclass, field
 
 from ocigate.catalog.metadata import ModelKind, model_kind
+from ocigate.config.policies import Timeouts
 from ocigate.core.errors import GatewayError, ModelNotFound, ProviderUnavailable
 from ocigate.providers.base import ListedModel, Provider
-from ocigate.routing.router import Deployment, ModelRoute, Resolved, Router, Timeouts
+from ocigate.routing.router import Deployment, ModelRoute, Resolved, Router
 
 
 @dataclass(frozen=True, slots=True)

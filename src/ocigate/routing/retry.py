@@ -1,4 +1,4 @@
-"""The retry policy and the errors a request gives up with: pure arithmetic and words, used by ``dispatch.py``.
+"""The retry arithmetic and the errors a request gives up with: pure arithmetic and words, used by ``dispatch.py``.
 
 Usage::
 
@@ -11,41 +11,11 @@ from __future__ import annotations
 
 import email.utils
 import math
-import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC
-from typing import Literal
 
 from ocigate.core.errors import GatewayError, ProviderUnavailable, UpstreamError
 from ocigate.routing.events import Attempt
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 3
-    """Attempts per deployment, per request (so 1 still fails over to the other deployments and fallbacks)."""
-    base_delay: float = 0.25
-    max_delay: float = 8.0
-    jitter: bool = True
-    """Full jitter: a uniform draw between 0 and the exponential delay, which spreads the retries of many clients."""
-    honour_retry_after: bool = True
-    budget_s: float = 600.0
-    """Per request, covering every attempt and sleep; set it above the longest non-streaming generation."""
-    stream_failover: Literal["headers", "first_block"] = "headers"
-    """Until when a stream may fail over: its status and headers, or its first event (which the client has not
-    seen yet either, so this also survives an upstream that drops the connection right after its headers)."""
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.base_delay < 0 or self.max_delay < 0 or self.budget_s <= 0:
-            raise ValueError(f"retry policy: max_attempts >= 1, delays >= 0 and a positive budget: {self}")
-        if self.stream_failover not in ("headers", "first_block"):
-            raise ValueError(f"retry policy: stream_failover is 'headers' or 'first_block': {self}")
-
-    def backoff(self, retry: int, rng: random.Random) -> float:
-        """The delay before retry number ``retry`` (1, 2...) of one deployment."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
-        return rng.uniform(0, ceiling) if self.jitter else ceiling
 
 
 def retry_after_s(headers: Mapping[str, str], now: float) -> float | None:
@@ -107,8 +77,8 @@ def given_up(
         status=last.status,
         type=last.type,
         code=last.code,
-        upstream_status=getattr(last, "upstream_status", None),
-        upstream_code=getattr(last, "upstream_code", None),
+        upstream_status=last.upstream_status,
+        upstream_code=last.upstream_code,
         headers=dict(last.headers),
         retryable=last.retryable,
         param=last.param,

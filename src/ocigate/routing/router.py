@@ -31,35 +31,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
+from ocigate.config.policies import STRATEGIES, Strategy, Timeouts
 from ocigate.providers.base import Provider
-
-Strategy = Literal["weighted_random", "round_robin", "least_in_flight", "lowest_latency"]
-STRATEGIES: tuple[Strategy, ...] = ("weighted_random", "round_robin", "least_in_flight", "lowest_latency")
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """How long one attempt may wait, per deployment.
-
-    - ``connect_s``: to open the connection (the provider's ``aiohttp.ClientTimeout(connect=...)``);
-    - ``first_byte_s``: for a stream, until the upstream answered with its status and headers (or, with
-      ``RetryPolicy(stream_failover="first_block")``, its first event); enforced by the dispatcher, and a timeout
-      there fails over like a 503. A non-streaming reply arrives whole, so it is bounded by the request's budget;
-    - ``idle_s``: the longest silence between two reads of a stream (``ClientTimeout(sock_read=...)``);
-    - ``reply_s``: the longest a whole non-streaming reply may take (the provider's ``ClientTimeout(total=...)``).
-      The dispatcher cuts an attempt at the request's budget itself only when the budget ends first.
-    """
-
-    connect_s: float = 10.0
-    first_byte_s: float = 60.0
-    idle_s: float = 120.0
-    reply_s: float = 600.0
-
-    def __post_init__(self) -> None:
-        if min(self.connect_s, self.first_byte_s, self.idle_s, self.reply_s) <= 0:
-            raise ValueError(f"timeouts must be positive numbers of seconds, got {self}")
 
 
 @dataclass(frozen=True, slots=True)

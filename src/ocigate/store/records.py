@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 
 @dataclass(frozen=True, slots=True)

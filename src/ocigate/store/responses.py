@@ -5,16 +5,15 @@ models have no Responses API at Oracle at all."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ocigate.core.types import JSON
 from ocigate.store.records import MASTER, StoredResponse
 from ocigate.store.tables import responses
 
-JSON = dict[str, Any]
 MAX_CHAIN = 200  # how far back previous_response_id is followed
 
 

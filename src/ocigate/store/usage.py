@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Table, and_, case, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -24,13 +24,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ocigate.governance.audit import AuditRecord
 from ocigate.governance.keys import BudgetUnit
-from ocigate.governance.usage import UsageRecord
+from ocigate.governance.usage import GroupBy, UsageRecord
 from ocigate.store.rows import audit_row, usage_row
 from ocigate.store.tables import audit, keys, usage
 
 log = logging.getLogger("ocigate.store")
 
-GroupBy = Literal["key", "team", "user", "model", "provider", "day"]
 GROUPS: tuple[GroupBy, ...] = ("key", "team", "user", "model", "provider", "day")
 _GROUP_COLUMNS: dict[GroupBy, str] = {
     "key": "key_id",

@@ -19,10 +19,10 @@ from ocigate.catalog.regions import GENAI_REGIONS
 from ocigate.config.oracle import read_profile
 from ocigate.config.settings import Diagnostic, ProviderConfig
 from ocigate.core.errors import GatewayError
+from ocigate.core.jwt import token_expiry
 from ocigate.providers.oracle.discovery import list_oci_models, management_url
 from ocigate.providers.oracle.hints import UpstreamContext, oracle_error
 from ocigate.providers.oracle.http import SignedHttp
-from ocigate.providers.oracle.security_tokens import token_expiry
 from ocigate.providers.oracle.signing import OciRequestSigner
 
 

@@ -15,7 +15,6 @@ import asyncio
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import aiohttp
 import orjson
@@ -23,6 +22,7 @@ import orjson
 from ocigate.catalog.models import ModelInfo, find_model
 from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import InvalidRequest, NotFound, ProviderUnavailable, UpstreamError
+from ocigate.core.types import JSON
 from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oracle.discovery import list_oci_models, management_url
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
@@ -41,7 +41,6 @@ from ocigate.translate.oracle.embed import (
 from ocigate.translate.oracle.serving import ServingMode
 from ocigate.translate.oracle.stream import OciStreamTranslator
 
-JSON = dict[str, Any]
 API = "/20231130/actions/"
 _JSON = {"content-type": "application/json", "accept": "application/json"}
 _SSE = {"content-type": "application/json", "accept": "text/event-stream"}

@@ -30,7 +30,6 @@ from ocigate.core.errors import ProviderUnavailable
 log = logging.getLogger("ocigate.providers.oracle.signing")
 INSTALL_HINT = "pip install 'ocigate[oci]'"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-SIGNED = ("authorization", "date", "host", "content-length", "content-type", "x-content-sha256")
 # A failed refresh (a token that cannot be renewed yet) is not retried more often than this.
 REFRESH_BACKOFF_S = 30.0
 

@@ -13,10 +13,9 @@ field) raises :class:`~ocigate.core.errors.InvalidRequest`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocigate.catalog.models import ModelInfo
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.oracle.chat_cohere import (
     to_cohere_fields,
     to_cohere_response_format,
@@ -32,8 +31,6 @@ from ocigate.translate.oracle.chat_generic import (
 from ocigate.translate.oracle.chat_response import from_oci_chat_response
 from ocigate.translate.oracle.messages import Function, ToolChoice, Turn, read_functions, read_tool_choice, read_turns
 from ocigate.translate.oracle.serving import ServingMode
-
-JSON = dict[str, Any]
 
 __all__ = ["api_format_for", "from_oci_chat_response", "to_oci_chat_request", "DEFAULT_MAX_TOKENS"]
 

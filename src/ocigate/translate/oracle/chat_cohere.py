@@ -12,14 +12,12 @@ COHEREV2 is close to OpenAI's shape: ``messages`` with SYSTEM/USER/ASSISTANT/TOO
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.oracle.chat_generic import json_schema_spec, response_format_type
 from ocigate.translate.oracle.messages import Call, Function, ToolChoice, Turn, parse_arguments
 from ocigate.translate.oracle.schema import inline_schema
-
-JSON = dict[str, Any]
 
 # CohereParameterDefinition.type takes Python type names (doc §3.2); Oracle answers 500 to a bare "List", so the
 # lowercase builtins are used (LL common_utils).

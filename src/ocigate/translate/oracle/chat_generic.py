@@ -3,13 +3,10 @@ Google models speak."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.oracle.messages import Function, Part, ToolChoice, Turn
 from ocigate.translate.oracle.schema import inline_schema
-
-JSON = dict[str, Any]
 
 _ROLES = {"system": "SYSTEM", "developer": "DEVELOPER", "user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
 _DETAILS = {"auto": "AUTO", "low": "LOW", "high": "HIGH"}

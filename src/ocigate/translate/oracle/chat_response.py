@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 # GENERIC sends OpenAI's lower-case reasons; Cohere sends its own upper-case ones (doc §3.5). Keys are lower-cased.
 FINISH_REASONS: dict[str, str] = {

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import base64
 import struct
-from typing import Any
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.oracle.serving import ServingMode
-
-JSON = dict[str, Any]
 
 # Oracle takes at most 96 inputs per embedText call (doc §3.7, a public blog [uncertain]).
 MAX_EMBED_INPUTS = 96

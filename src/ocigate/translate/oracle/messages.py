@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.oracle.schema import inline_schema
-
-JSON = dict[str, Any]
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 PartKind = Literal["text", "image", "audio", "document"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 DEFAULT_MAX_DEPTH = 2
 # Bounds the output of pathological schemas (deep but not recursive) the same way.

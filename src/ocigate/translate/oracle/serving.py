@@ -7,9 +7,9 @@ requests name an endpoint OCID (``ocid1.generativeaiendpoint...``) and Oracle fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 ENDPOINT_PREFIX = "ocid1.generativeaiendpoint."
 ServingType = Literal["ON_DEMAND", "DEDICATED"]

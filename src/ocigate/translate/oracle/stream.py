@@ -26,11 +26,11 @@ What the translator copes with, per format:
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import orjson
 
 from ocigate.core.errors import UpstreamError
+from ocigate.core.types import JSON
 from ocigate.translate.oracle.chat_response import (
     as_object,
     as_text,
@@ -39,8 +39,6 @@ from ocigate.translate.oracle.chat_response import (
     text_of,
     to_openai_usage,
 )
-
-JSON = dict[str, Any]
 
 _DECODER = json.JSONDecoder()
 

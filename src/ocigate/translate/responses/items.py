@@ -7,11 +7,8 @@ message (the SDK's ``EasyInputMessage``). The normalised form is what OpenAI lis
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocigate.core.errors import InvalidRequest
-
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 _ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs"}
 

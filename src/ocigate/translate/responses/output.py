@@ -10,9 +10,7 @@ the same ids: golden tests stay stable, and the streaming translator builds exac
 
 from __future__ import annotations
 
-from typing import Any
-
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 # Chat finish reasons that cut an answer short, as the Responses API's ``incomplete_details.reason``.
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}

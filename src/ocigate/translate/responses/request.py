@@ -10,14 +10,11 @@ refused with a message naming the tool; Responses-only settings (``store``, ``in
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.responses.items import item_type, request_items
-
-JSON = dict[str, Any]
 
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from ocigate.core.sse import encode_event
+from ocigate.core.types import JSON
 from ocigate.translate.responses.output import (
     function_call_item,
     incomplete_reason,
@@ -35,8 +36,6 @@ from ocigate.translate.responses.output import (
     response_object,
     usage_from_chat,
 )
-
-JSON = dict[str, Any]
 
 
 @dataclass(slots=True)

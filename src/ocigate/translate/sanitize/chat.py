@@ -26,11 +26,10 @@ from typing import Any
 
 from ocigate.catalog.models import ModelInfo
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.translate.responses.output import content_text
 from ocigate.translate.sanitize.profile import DEFAULT_PROFILES, GENERIC_PROFILE, SanitizeProfile
 from ocigate.translate.sanitize.tool_turns import repair_tool_turns
-
-JSON = dict[str, Any]
 
 EMPTY_PLACEHOLDER = "(empty)"
 # A function tool without a schema: VS Code's own fix for the same problem (chatEndpoint.ts).

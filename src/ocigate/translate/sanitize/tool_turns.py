@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from ocigate.core.errors import InvalidRequest
-
-JSON = dict[str, Any]
+from ocigate.core.types import JSON
 
 _VSCODE_SUFFIX = re.compile(r"__vscode-\d+$")
 

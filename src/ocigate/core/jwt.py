@@ -1,5 +1,6 @@
-"""OCI security tokens (session, instance and resource principals) are JWTs: their expiry, read without a JWT
-library, since nothing here verifies them (Oracle does, and the emulator keeps its own registry)."""
+"""The expiry of a JWT-shaped token, read without a JWT library, since nothing here verifies one: OCI security tokens
+(session, instance and resource principals) are JWTs that Oracle verifies, and the emulator keeps its own registry.
+Here, below both, because ``ocigate doctor`` (providers) and the emulator's signature check read it."""
 
 from __future__ import annotations
 
