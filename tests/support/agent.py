@@ -62,7 +62,9 @@ def vscode_request(model: str, messages: list[dict[str, Any]]) -> dict[str, Any]
 
 def stream_answer(url: str, key: str, body: dict[str, Any]) -> tuple[str, list[dict[str, Any]], dict[str, Any] | None]:
     """Text, tool calls (assembled from their deltas) and usage of one streamed answer."""
-    text, calls, usage = "", {}, None
+    text = ""
+    calls: dict[int, dict[str, str]] = {}
+    usage: dict[str, Any] | None = None
     with httpx.stream("POST", url, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30) as response:
         if response.status_code != 200:
             raise AssertionError(f"{response.status_code}: {response.read().decode()}")

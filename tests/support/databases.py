@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from redis.asyncio import Redis
 

@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 import uvicorn
 
@@ -25,7 +26,7 @@ MODELS = (
 
 
 class ServerThread:
-    def __init__(self, app: ASGIApp, *, lifespan: str = "on") -> None:
+    def __init__(self, app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on") -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ FAMILIES = ["openai.gpt-oss-120b", "xai.grok-4", "meta.llama-3.3-70b-instruct", 
 
 
 def test_the_emulator_refuses_what_vscode_sends(emulator: ServerThread) -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You are an agent.", "copilot_cache_control": {"type": "ephemeral"}},
         {"role": "user", "content": "Open the README."},
     ]

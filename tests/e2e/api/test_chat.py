@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from ocigate.emulator import EmulatorConfig
 from tests.support.servers import GatewayFactory, ServerThread, start_emulator
@@ -77,7 +79,7 @@ def test_reasoning_model_can_spend_small_max_tokens_on_reasoning(client: openai.
 
 
 def test_tool_calls_over_two_turns(client: openai.OpenAI) -> None:
-    tools = [
+    tools: list[ChatCompletionFunctionToolParam] = [
         {
             "type": "function",
             "function": {
@@ -86,9 +88,12 @@ def test_tool_calls_over_two_turns(client: openai.OpenAI) -> None:
             },
         }
     ]
-    messages: list[dict[str, object]] = [{"role": "user", "content": "Weather in Chicago?"}]
+    messages: list[Any] = [{"role": "user", "content": "Weather in Chicago?"}]
     first = client.chat.completions.create(model="xai.grok-4", messages=messages, tools=tools)
-    call = first.choices[0].message.tool_calls[0]
+    tool_calls = first.choices[0].message.tool_calls
+    assert tool_calls
+    call = tool_calls[0]
+    assert call.type == "function"
     assert first.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
     messages += [
         first.choices[0].message.model_dump(exclude_none=True),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.support.servers import ASHBURN_KEY, NOPOLICY_KEY, GatewayFactory, ServerThread
 
-HI = [{"role": "user", "content": "hi"}]
+HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
 
 def _client(server: ServerThread) -> openai.OpenAI:

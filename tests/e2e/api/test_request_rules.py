@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from ocigate.config.settings import load_settings
 from tests.support.servers import CHICAGO_KEY, GatewayFactory, ServerThread
@@ -22,11 +23,11 @@ def test_rules_change_what_a_family_receives(
     }
     server, _ = gateway_factory(env, str(config))
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
-    ask = {"messages": [{"role": "user", "content": "Reply with the single word ok."}]}
+    ask: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Reply with the single word ok."}]
     meta = client.chat.completions.create(
-        model="meta.llama-3.3-70b-instruct", response_format={"type": "json_object"}, **ask
+        model="meta.llama-3.3-70b-instruct", response_format={"type": "json_object"}, messages=ask
     )
-    grok = client.chat.completions.create(model="xai.grok-3", response_format={"type": "json_object"}, **ask)
+    grok = client.chat.completions.create(model="xai.grok-3", response_format={"type": "json_object"}, messages=ask)
     assert meta.choices[0].message.content == "ok"  # response_format never reached the Meta model
     assert grok.choices[0].message.content == '{"reply": "ok"}'  # other families unchanged
 

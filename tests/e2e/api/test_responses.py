@@ -85,8 +85,7 @@ def test_streaming_function_call_through_chat(client: openai.OpenAI) -> None:
 
 def test_delete_and_store_false(client: openai.OpenAI) -> None:
     kept = client.responses.create(model="xai.grok-3", input="keep me")
-    deleted = client.responses.delete(kept.id)
-    assert deleted is None or getattr(deleted, "deleted", True)
+    client.responses.delete(kept.id)  # returns nothing (the SDK reads no body) and raises unless the answer is a 2xx
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(kept.id)
     unstored = client.responses.create(model="meta.llama-3.3-70b-instruct", input="forget me", store=False)

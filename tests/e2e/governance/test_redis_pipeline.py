@@ -107,7 +107,7 @@ def test_the_pipeline_works_on_uvloop(database: int) -> None:
     once hung there for ever (no hello answered, no watchdog), and every limited key's request with it."""
     import uvloop
 
-    async def round_trip() -> bytes | None:
+    async def round_trip() -> bytes | str | None:
         await (await redis_client()).aclose()  # skips when Redis is not there
         client = Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + f"/{database}")
         pipe = ScriptPipeline.for_client(client)

@@ -123,7 +123,7 @@ def test_actions_base_sends_the_compartment(
     tmp_path: Path,
 ) -> None:
     upstream, server = recorder
-    provider = {
+    provider: dict[str, object] = {
         "type": "oracle",
         "auth": "user_principal",
         "base_url": f"{server.url}/20231130/actions/v1",

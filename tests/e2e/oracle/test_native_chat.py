@@ -8,6 +8,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from ocigate.app.runtime import Gateway
 from tests.support.iam import COMMAND_R_OCID, REGION
@@ -21,7 +22,7 @@ CHAT_MODELS = [
     "xai.grok-4",
     "google.gemini-2.5-flash",
 ]
-WEATHER = {
+WEATHER: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -74,13 +75,13 @@ def test_tools_across_turns(sdk: openai.OpenAI, model: str, stream: bool) -> Non
             chunks = list(sdk.chat.completions.create(model=model, messages=messages, tools=[WEATHER], stream=True))
             calls: dict[int, dict[str, str]] = {}
             for chunk in chunks:
-                for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
-                    entry = calls.setdefault(call.index, {"id": "", "name": "", "arguments": ""})
-                    entry["id"] = call.id or entry["id"]
-                    entry["name"] += (call.function.name or "") if call.function else ""
-                    entry["arguments"] += (call.function.arguments or "") if call.function else ""
+                for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+                    entry = calls.setdefault(delta.index, {"id": "", "name": "", "arguments": ""})
+                    entry["id"] = delta.id or entry["id"]
+                    entry["name"] += (delta.function.name or "") if delta.function else ""
+                    entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
             finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason][0]
-            tool_calls = [
+            tool_calls: list[dict[str, Any]] = [
                 {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
                 for c in calls.values()
             ]

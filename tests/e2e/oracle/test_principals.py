@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from ocigate.app.runtime import Gateway
 from tests.support.iam import COMPARTMENT, OTHER_COMPARTMENT, REGION, TENANCY, Principals, oci_provider, start
@@ -20,7 +21,7 @@ from tests.support.servers import GatewayFactory, ServerThread
 
 from .instance import FakeInstance
 
-HI = [{"role": "user", "content": "Hi"}]
+HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hi"}]
 LLAMA = "meta.llama-3.3-70b-instruct"
 
 
@@ -193,7 +194,7 @@ def test_a_compartment_without_policy_prints_the_statement(
 def test_an_api_key_on_the_native_api(
     iam_emulator: ServerThread, gateway_factory: GatewayFactory, tmp_path: Path
 ) -> None:
-    provider = {
+    provider: dict[str, object] = {
         "type": "oci",
         "auth": "api_key",
         "api_key": "sk-emulator-chicago",

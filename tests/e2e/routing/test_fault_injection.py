@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOptionsParam
 
 from tests.support.regions import IAD, ORD, clear_faults, fault, two_region_config
 from tests.support.servers import GatewayFactory, ServerThread
@@ -33,9 +33,9 @@ async def _one(client: openai.AsyncOpenAI, index: int) -> tuple[int, int] | None
     """One request; the (prompt, completion) tokens the client was told, None for a stream that did not ask."""
     if index % 2:
         # Every other stream asks for usage; the others are recorded by the gateway all the same.
-        options: dict[str, bool] | None = {"include_usage": True} if index % 4 == 1 else None
+        options: ChatCompletionStreamOptionsParam | None = {"include_usage": True} if index % 4 == 1 else None
         stream = await client.chat.completions.create(
-            model="gpt-oss", messages=HI, stream=True, max_tokens=64, stream_options=options or openai.NOT_GIVEN
+            model="gpt-oss", messages=HI, stream=True, max_tokens=64, stream_options=options or openai.omit
         )
         finish, told = None, None
         async for chunk in stream:

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from ocigate.store.database import default_url, open_engine
-from ocigate.store.responses import ResponseStore, StoredResponse
+from ocigate.store.records import StoredResponse
+from ocigate.store.responses import ResponseStore
 from ocigate.store.tables import SCHEMA_REVISION
 from tests.support.databases import postgres_database
 

@@ -16,7 +16,8 @@ from oci._vendor import requests  # type: ignore[import-untyped]
 
 from ocigate.emulator import DEFAULT_KEY, EmulatorConfig
 from ocigate.emulator.config import IamKey
-from ocigate.emulator.signing import make_security_token, token_expiry
+from ocigate.emulator.signing import make_security_token
+from ocigate.providers.oracle.security_tokens import token_expiry
 from tests.support.native import COMPARTMENT, TENANCY, USER, Identity, make_identity
 from tests.support.servers import ServerThread, start_emulator
 
