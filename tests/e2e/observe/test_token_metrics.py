@@ -10,8 +10,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import CHICAGO_KEY, MODELS, GatewayFactory
-from servers import ServerThread
+from tests.support.servers import CHICAGO_KEY, MODELS, GatewayFactory, ServerThread
 
 pytestmark = pytest.mark.e2e
 

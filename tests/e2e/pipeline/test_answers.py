@@ -10,9 +10,7 @@ import openai
 import pytest
 
 from ocigate.app.runtime import Gateway
-
-from conftest import GatewayFactory
-from servers import ServerThread
+from tests.support.servers import GatewayFactory, ServerThread
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,75 @@
+"""Real servers on loopback for the tests: uvicorn in a background thread, on a free port; and the keys the
+emulator accepts and the models the shared gateway serves (tests/e2e/conftest.py starts them)."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+import uvicorn
+
+from ocigate.app.runtime import Gateway, create_app
+from ocigate.config.settings import load_settings
+from ocigate.core.asgi import ASGIApp
+from ocigate.emulator import EmulatorConfig, create_emulator_app
+
+CHICAGO_KEY = "sk-emulator-chicago"
+ASHBURN_KEY = "sk-emulator-ashburn"
+NOPOLICY_KEY = "sk-emulator-nopolicy"
+MODELS = (
+    "openai.gpt-oss-120b,openai.gpt-oss-20b,xai.grok-3,xai.grok-4,meta.llama-3.3-70b-instruct,google.gemini-2.5-flash"
+)
+
+
+class ServerThread:
+    def __init__(self, app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on") -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, lifespan=lifespan, log_level="warning", access_log=False, log_config=None, loop="asyncio"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def start_emulator(config: EmulatorConfig | None = None) -> ServerThread:
+    return ServerThread(create_emulator_app(config), lifespan="off").start()
+
+
+def start_gateway(env: Mapping[str, str], *, config_file: str | None = None) -> tuple[ServerThread, Gateway]:
+    """A gateway with its own data directory, unless the environment names one."""
+    env = {"OCIGATE_DATA_DIR": tempfile.mkdtemp(prefix="ocigate-data-"), **env}
+    app = create_app(load_settings(env, config_file=config_file))
+    server = ServerThread(app).start()
+    deadline = time.monotonic() + 10
+    while not app.runtime.ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return server, app
+
+
+GatewayFactory = Callable[..., tuple[ServerThread, Gateway]]
+"""The ``gateway_factory`` fixture: ``factory(env, config_file=None)`` starts a gateway, stopped at the session's
+end."""
