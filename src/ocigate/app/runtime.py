@@ -27,7 +27,8 @@ from ocigate.api.embeddings import EmbeddingRoutes
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.proxy import ProxyRoutes
 from ocigate.api.responses import ResponsesRoutes
-from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
+from ocigate.app.announce import ListingReporter, announce
+from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
@@ -36,7 +37,7 @@ from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
 from ocigate.providers.base import Provider
 from ocigate.providers.openai_compat import OpenAICompatProvider, client_timeouts
-from ocigate.providers.oracle.checks import check_provider, check_settings, is_loopback
+from ocigate.providers.oracle.checks import check_provider, is_loopback
 from ocigate.providers.oracle.native import OciNativeProvider
 from ocigate.providers.oracle.secrets_pair import SecretLabel, SecretPair, mask
 from ocigate.providers.oracle.signing import OciRequestSigner, signer_for
@@ -81,6 +82,7 @@ class Runtime:
     dispatcher: Dispatcher = field(init=False)
     secrets: dict[str, SecretPair] = field(default_factory=dict)
     """Per API-key provider, its key's secrets (which serves, which Oracle rejected)."""
+    _listings: ListingReporter = field(default_factory=ListingReporter)
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -129,9 +131,10 @@ class Runtime:
                     disabled_reason=" ".join(d.message for d in errors) or None,
                     families={d.name: d.model for d in config.dedicated if d.model},
                     timeouts=config.timeouts,
+                    catalogue=config.uses_iam and config.discovery,
                 )
             )
-        self._announce(providers)
+        announce(settings, self.emulator, providers)
         await self.governance.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
@@ -272,6 +275,7 @@ class Runtime:
                 "model discovery took longer than %.0f s; serving the lists known so far",
                 self.settings.discovery_timeout_s,
             )
+        self._listings.report(self.registry.states)
         self._label_metrics()
 
     async def _refresh_models(self) -> None:
@@ -296,30 +300,6 @@ class Runtime:
         if self.emulator is not None:
             await self.emulator.stop()
 
-    def _announce(self, providers: list[ProviderConfig]) -> None:
-        settings = self.settings
-        for diagnostic in check_settings(settings):
-            _report(diagnostic)
-        if self.emulator is not None:
-            log.warning(
-                "No Oracle provider is configured: serving the bundled Oracle emulator (region %s) at %s with "
-                "%d models. Set ORACLE_API_KEY and ORACLE_REGION (or ORACLE_BASE_URL) to use Oracle.",
-                self.emulator.region,
-                self.emulator.base_url,
-                len(self.emulator.models),
-            )
-        else:
-            for config in providers:
-                for diagnostic in check_provider(config):
-                    _report(diagnostic)
-        if not settings.master_key:
-            log.warning(
-                "OCIGATE_MASTER_KEY is not set: any local process can use this gateway; it serves only on "
-                "loopback (%s).",
-                settings.host,
-            )
-        log.info("ocigate %s serving http://%s:%d/v1", __version__, settings.host, settings.port)
-
 
 def settle_heap() -> None:
     """Moves every object alive now (modules, configuration, pools) out of the garbage collector's sight.
@@ -334,13 +314,6 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
-
-
-def _report(diagnostic: Diagnostic) -> None:
-    if diagnostic.level == "error":
-        log.error("%s", diagnostic.message)
-    else:
-        log.warning("%s", diagnostic.message)
 
 
 class _Resilience:
@@ -370,7 +343,18 @@ class Gateway:
         await self._app(scope, receive, send)
 
 
+class ConfigurationError(ValueError):
+    """The configuration as written is wrong (a missing or broken config file, an unknown key or region): the
+    gateway does not start rather than serve something else (the emulator's answers, say). One line per problem."""
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 def create_app(settings: Settings) -> Gateway:
+    if settings.errors:
+        raise ConfigurationError(settings.errors)
     if not settings.master_key and not is_loopback(settings.host):
         raise ValueError(
             f"Refusing to serve on {settings.host} without OCIGATE_MASTER_KEY: set it, or serve on 127.0.0.1."
