@@ -107,17 +107,7 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
             store.listen(announce)
         if args.action == "create":
-            raw: dict[str, Any] = {"name": args.name, "team": args.team, "user": args.user}
-            if args.models:
-                raw["allowed_models"] = [m.strip() for m in args.models.split(",") if m.strip()]
-            for name in ("rpm", "tpm", "max_concurrent"):
-                if getattr(args, name) is not None:
-                    raw[name] = getattr(args, name)
-            if args.budget is not None:
-                raw["budget"] = {"amount": args.budget, "unit": args.budget_unit, "period": args.budget_period}
-            if args.expires:
-                raw["expires_at"] = float(args.expires) if args.expires.replace(".", "").isdigit() else args.expires
-            fields = parse_key_fields(raw)
+            fields = parse_key_fields(_key_fields(args))
             new = await store.create(fields.pop("name"), **fields)
             _describe(new.record)
             print(f"secret: {new.secret}")
@@ -153,6 +143,21 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
             await redis.aclose()
         await engine.dispose()
     return 0
+
+
+def _key_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """``keys create``'s options as the admin API's fields."""
+    raw: dict[str, Any] = {"name": args.name, "team": args.team, "user": args.user}
+    if args.models:
+        raw["allowed_models"] = [m.strip() for m in args.models.split(",") if m.strip()]
+    for name in ("rpm", "tpm", "max_concurrent"):
+        if getattr(args, name) is not None:
+            raw[name] = getattr(args, name)
+    if args.budget is not None:
+        raw["budget"] = {"amount": args.budget, "unit": args.budget_unit, "period": args.budget_period}
+    if args.expires:
+        raw["expires_at"] = float(args.expires) if args.expires.replace(".", "").isdigit() else args.expires
+    return raw
 
 
 async def _usage(settings: Settings, args: argparse.Namespace) -> int:
