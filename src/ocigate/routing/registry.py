@@ -102,9 +102,6 @@ class Registry:
         found = self._by_name.get(model)
         return found[1] if found else None
 
-    def entry(self, model: str) -> tuple[ProviderState, ModelEntry] | None:
-        return self._by_name.get(model)
-
     def resolve(self, model: str) -> Target:
         found = self._by_name.get(model) or self._unlisted(model)
         if found is None:
