@@ -92,12 +92,17 @@ class HealthRoutes:
                 "models": len(state.models()),
                 **({"problem": state.disabled_reason} if state.disabled_reason else {}),
                 "discovery": state.discovery_note,
+                **({"catalogue_error": state.listing_error} if state.listing_error else {}),
             }
             for state in self._registry.states
         ]
-        # Open circuits do not make the gateway unready: routing skips them, and a restart would not help.
-        ready = bool(self._is_ready()) and any(p["in_service"] for p in providers)
-        body: dict[str, object] = {"status": "ready" if ready else "starting", "providers": providers}
+        # Ready once some provider in service has a model: a gateway whose catalogue cannot be read and that has no
+        # configured model could answer nothing. Open circuits do not make it unready: routing skips them, and a
+        # restart would not help.
+        started = bool(self._is_ready())
+        ready = started and any(p["in_service"] and p["models"] for p in providers)
+        status = "ready" if ready else ("no models" if started else "starting")
+        body: dict[str, object] = {"status": status, "providers": providers}
         if self._resilience is not None:
             body["deployments"] = self._resilience.deployments()
             body["secrets"] = self._resilience.secrets()

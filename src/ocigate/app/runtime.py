@@ -23,9 +23,10 @@ import aiohttp
 from ocigate import __version__
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.routes import mount_model_routes, mount_service_routes
+from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
-from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
+from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
@@ -36,7 +37,7 @@ from ocigate.observe.metrics import Metrics
 from ocigate.pipeline.run import Pipeline
 from ocigate.providers.base import Provider
 from ocigate.providers.factory import Upstream, build_provider
-from ocigate.providers.oracle.checks import check_provider, check_settings, is_loopback
+from ocigate.providers.oracle.checks import check_provider, is_loopback
 from ocigate.providers.oracle.secrets_pair import SecretLabel, SecretPair, mask
 from ocigate.providers.oracle.signing import OciRequestSigner, signer_for
 from ocigate.routing.breaker import BreakerBoard
@@ -74,6 +75,7 @@ class Runtime:
     dispatcher: Dispatcher = field(init=False)
     secrets: dict[str, SecretPair] = field(default_factory=dict)
     """Per API-key provider, its key's secrets (which serves, which Oracle rejected)."""
+    _listings: ListingReporter = field(default_factory=ListingReporter)
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -128,9 +130,10 @@ class Runtime:
                     disabled_reason=" ".join(d.message for d in errors) or None,
                     families={d.name: d.model for d in config.dedicated if d.model},
                     timeouts=config.timeouts,
+                    catalogue=config.uses_iam and config.discovery,
                 )
             )
-        self._announce(providers)
+        announce(settings, self.emulator, providers)
         await self.governance.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
@@ -259,6 +262,7 @@ class Runtime:
                 "model discovery took longer than %.0f s; serving the lists known so far",
                 self.settings.discovery_timeout_s,
             )
+        self._listings.report(self.registry.states)
         self._label_metrics()
 
     async def _refresh_models(self) -> None:
@@ -281,37 +285,6 @@ class Runtime:
         await self.storage.close()
         if self.emulator is not None:
             await self.emulator.stop()
-
-    def _announce(self, providers: list[ProviderConfig]) -> None:
-        settings = self.settings
-        for diagnostic in check_settings(settings):
-            _report(diagnostic)
-        if self.emulator is not None:
-            log.warning(
-                "No Oracle provider is configured: serving the bundled Oracle emulator (region %s) at %s with "
-                "%d models. Set ORACLE_API_KEY and ORACLE_REGION (or ORACLE_BASE_URL) to use Oracle.",
-                self.emulator.region,
-                self.emulator.base_url,
-                len(self.emulator.models),
-            )
-        else:
-            for config in providers:
-                for diagnostic in check_provider(config):
-                    _report(diagnostic)
-        if not settings.master_key:
-            log.warning(
-                "OCIGATE_MASTER_KEY is not set: any local process can use this gateway; it serves only on "
-                "loopback (%s).",
-                settings.host,
-            )
-        log.info("ocigate %s serving http://%s:%d/v1", __version__, settings.host, settings.port)
-
-
-def _report(diagnostic: Diagnostic) -> None:
-    if diagnostic.level == "error":
-        log.error("%s", diagnostic.message)
-    else:
-        log.warning("%s", diagnostic.message)
 
 
 class _Resilience:
@@ -341,7 +314,18 @@ class Gateway:
         await self._app(scope, receive, send)
 
 
+class ConfigurationError(ValueError):
+    """The configuration as written is wrong (a missing or broken config file, an unknown key or region): the
+    gateway does not start rather than serve something else (the emulator's answers, say). One line per problem."""
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 def create_app(settings: Settings) -> Gateway:
+    if settings.errors:
+        raise ConfigurationError(settings.errors)
     if not settings.master_key and not is_loopback(settings.host):
         raise ValueError(
             f"Refusing to serve on {settings.host} without OCIGATE_MASTER_KEY: set it, or serve on 127.0.0.1."

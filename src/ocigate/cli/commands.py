@@ -7,8 +7,10 @@ import sys
 
 import orjson
 
-from ocigate.config.settings import Settings, load_settings
+from ocigate.cli.serve import CONFIG_ERROR, cannot_listen, listen, print_errors
+from ocigate.config.settings import Diagnostic, Settings, load_settings
 from ocigate.core.errors import GatewayError
+from ocigate.core.logs import redact
 from ocigate.providers.oracle.checks import check_settings
 from ocigate.providers.oracle.doctor import catalogue_probe, profile_findings, region_finding
 from ocigate.providers.oracle.secrets_pair import SecretPair
@@ -28,6 +30,8 @@ async def _started_runtime(settings: Settings):  # type: ignore[no-untyped-def]
 
 async def print_models(config_file: str | None) -> int:
     settings = load_settings(os.environ, config_file=config_file)
+    if settings.errors:
+        return print_errors("models", settings.errors)
     runtime = await _started_runtime(settings)
     try:
         rows = [("MODEL", "PROVIDER", "TYPE", "SOURCE")]
@@ -49,7 +53,12 @@ async def print_models(config_file: str | None) -> int:
 
 async def doctor(config_file: str | None, *, offline: bool) -> int:
     settings = load_settings(os.environ, config_file=config_file)
-    findings = check_settings(settings)
+    if settings.errors:
+        for diagnostic in settings.diagnostics:
+            print(f"{diagnostic.level.upper()}: {redact(diagnostic.message)}")
+        print("Fix the configuration first: nothing else was checked, and `ocigate serve` would not start.")
+        return CONFIG_ERROR
+    findings = check_settings(settings) + _listening_findings(settings)
     if not settings.providers:
         print("No Oracle provider is configured (no ORACLE_* variables, no providers: in a config file).")
         print("`ocigate serve` would serve the bundled emulator. To use Oracle:")
@@ -69,17 +78,35 @@ async def doctor(config_file: str | None, *, offline: bool) -> int:
     return 1 if errors else 0
 
 
+def _listening_findings(settings: Settings) -> list[Diagnostic]:
+    """Whether ``ocigate serve`` could listen where it is told to (a warning: it may be this gateway, running)."""
+    try:
+        for sock in listen(settings.host, settings.port):
+            sock.close()
+    except OSError as exc:
+        return [Diagnostic("warning", None, f"{cannot_listen(settings, exc)} Unless that is this gateway, running.")]
+    return []
+
+
 def _print_secrets(pair: SecretPair | None, provider: str) -> None:
     """Which secret of the provider's API key serves, and which one Oracle rejected (masked)."""
     if pair is None or not pair.failing():
         return
     snapshot = pair.snapshot()
-    for label in pair.failing():
-        print(
-            f"WARNING: provider '{provider}': Oracle rejected the {label} secret of its API key "
-            f"({snapshot[label]}); the {pair.active} secret serves. Replace the rejected one (api_key"
-            f"{'_secondary' if label == 'secondary' else ''})."
-        )
+    failing = pair.failing()
+    for label in failing:
+        field = f"api_key{'_secondary' if label == 'secondary' else ''}"
+        if pair.active not in failing:
+            print(
+                f"WARNING: provider '{provider}': Oracle rejected the {label} secret of its API key "
+                f"({snapshot[label]}); the {pair.active} secret serves. Replace the rejected one ({field})."
+            )
+        else:  # no secret serves: the only one was rejected, or both were
+            other = "the other secret was rejected too" if len(failing) == 2 else "no second secret is configured"
+            print(
+                f"ERROR: provider '{provider}': Oracle rejected the {label} secret of its API key "
+                f"({snapshot[label]}) and {other}: set {field} to one of the key's two secrets (sk-...)."
+            )
 
 
 async def _probe(settings: Settings) -> int:

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from ocigate.cli.serve import print_errors
+from ocigate.cli.store import missing_store, store_location
 from ocigate.config.settings import Settings, load_settings
 from ocigate.core.errors import GatewayError
 from ocigate.governance.keys import CHANNEL, KeyHasher, KeyRecord
@@ -50,20 +52,42 @@ def add_parsers(commands: Any, add_config: Callable[[argparse.ArgumentParser], N
 
 
 def run(args: argparse.Namespace) -> int:
+    name = "usage" if args.command == "usage" else f"keys {args.action}"
     settings = load_settings(os.environ, config_file=args.config)
+    if settings.errors:
+        return print_errors(name, settings.errors)
     command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
     command = _usage if args.command == "usage" else _keys
     try:
-        return asyncio.run(command(settings, args))
+        return asyncio.run(_with_store(name, command, settings, args))
     except GatewayError as err:
-        print(f"ocigate: {err.message}", file=sys.stderr)
+        print(f"ocigate {name}: {err.message}", file=sys.stderr)
         return 1
 
 
-async def _open(settings: Settings) -> Any:
-    from ocigate.store.database import default_url, open_engine
+async def _with_store(
+    name: str,
+    command: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]],
+    settings: Settings,
+    args: argparse.Namespace,
+) -> int:
+    """Says which store the command uses; only ``keys create`` may create one."""
+    location = store_location(settings)
+    missing = await missing_store(location)
+    if missing is not None and not (missing.creatable and name == "keys create"):
+        print(f"ocigate {name}: {missing.message}", file=sys.stderr)
+        return 1
+    print(f"ocigate {name}: store {location.shown}{' (new)' if missing else ''}", file=sys.stderr)
+    return await command(settings, args)
 
-    return await open_engine(settings.database_url or default_url(settings.data_dir))
+
+async def _open(settings: Settings) -> Any:
+    from ocigate.store.database import open_engine
+
+    location = store_location(settings)
+    if location.sqlite_file is not None:
+        location.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    return await open_engine(location.url)
 
 
 async def _keys(settings: Settings, args: argparse.Namespace) -> int:
@@ -83,17 +107,7 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
             store.listen(announce)
         if args.action == "create":
-            raw: dict[str, Any] = {"name": args.name, "team": args.team, "user": args.user}
-            if args.models:
-                raw["allowed_models"] = [m.strip() for m in args.models.split(",") if m.strip()]
-            for name in ("rpm", "tpm", "max_concurrent"):
-                if getattr(args, name) is not None:
-                    raw[name] = getattr(args, name)
-            if args.budget is not None:
-                raw["budget"] = {"amount": args.budget, "unit": args.budget_unit, "period": args.budget_period}
-            if args.expires:
-                raw["expires_at"] = float(args.expires) if args.expires.replace(".", "").isdigit() else args.expires
-            fields = parse_key_fields(raw)
+            fields = parse_key_fields(_key_fields(args))
             new = await store.create(fields.pop("name"), **fields)
             _describe(new.record)
             print(f"secret: {new.secret}")
@@ -129,6 +143,21 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
             await redis.aclose()
         await engine.dispose()
     return 0
+
+
+def _key_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """``keys create``'s options as the admin API's fields."""
+    raw: dict[str, Any] = {"name": args.name, "team": args.team, "user": args.user}
+    if args.models:
+        raw["allowed_models"] = [m.strip() for m in args.models.split(",") if m.strip()]
+    for name in ("rpm", "tpm", "max_concurrent"):
+        if getattr(args, name) is not None:
+            raw[name] = getattr(args, name)
+    if args.budget is not None:
+        raw["budget"] = {"amount": args.budget, "unit": args.budget_unit, "period": args.budget_period}
+    if args.expires:
+        raw["expires_at"] = float(args.expires) if args.expires.replace(".", "").isdigit() else args.expires
+    return raw
 
 
 async def _usage(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 
@@ -78,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
+        from ocigate.cli.serve import serve
+
         return serve(args)
     if args.command == "emulator":
         return run_emulator(args)
@@ -102,45 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(doctor(args.config, offline=args.offline))
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from ocigate.app.runtime import create_app
-    from ocigate.config.settings import load_settings
-    from ocigate.core.logs import setup_logging
-    from ocigate.core.server import GatewayServer
-
-    settings = load_settings(
-        os.environ, config_file=args.config, host=args.host, port=args.port, force_emulator=args.emulator
-    )
-    setup_logging(settings.log_level)
-    try:
-        app = create_app(settings)
-    except ValueError as exc:
-        print(f"ocigate: {exc}", file=sys.stderr)
-        return 2
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop=_loop(),
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_config=None,
-        log_level=settings.log_level,
-        server_header=False,
-        timeout_graceful_shutdown=30,
-    )
-    GatewayServer(config).run()
-    return 0
-
-
 def run_emulator(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import uvicorn
 
+    from ocigate.cli.serve import event_loop
     from ocigate.emulator import DEFAULT_KEYS, EmulatorConfig, EmulatorKey, create_emulator_app
     from ocigate.emulator.config import IamKey
 
@@ -175,7 +143,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         create_emulator_app(config),
         host=args.host,
         port=args.port,
-        loop=_loop(),
+        loop=event_loop(),
         http="httptools",
         lifespan="off",
         access_log=False,
@@ -183,11 +151,3 @@ def run_emulator(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
-
-
-def _loop() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"

@@ -19,8 +19,10 @@
 
 Pure: the document and the environment arrive as arguments. The building blocks (``RetryPolicy``,
 ``BreakerPolicy``, ``Timeouts``, ``ModelRoute``) raise ``ValueError`` on bad values; here every such problem
-becomes a sentence for a :class:`~ocigate.config.settings.Diagnostic` and the default is kept, so a typo never stops the
-gateway. Deployments name providers, which exist only once the gateway starts: ``app.py`` builds the routes.
+becomes a sentence that starts with the setting's dotted path (for :class:`~ocigate.config.diagnostics.Diagnostic`,
+which stops the gateway from starting) and the default is kept. Unknown keys are reported by ``schema.py`` from
+the field names below. Deployments name providers, which exist only once the gateway starts: ``app/runtime.py``
+builds the routes.
 """
 
 from __future__ import annotations
@@ -38,12 +40,15 @@ ENV_TIMEOUTS = {
     "OCIGATE_IDLE_TIMEOUT": "idle_s",
     "OCIGATE_UPSTREAM_TIMEOUT": "reply_s",
 }
-_RETRY_FIELDS = {name: name for name in ("max_attempts", "base_delay", "max_delay", "jitter", "honour_retry_after")}
-_BREAKER_FIELDS = {
+RETRY_FIELDS = {name: name for name in ("max_attempts", "base_delay", "max_delay", "jitter", "honour_retry_after")}
+BREAKER_FIELDS = {
     "failure_threshold": "failure_threshold",
     "cooldown": "cooldown_s",
     "half_open_probes": "half_open_probes",
 }
+ROUTING_FIELDS = ("retries", "budget", "stream_failover", "breaker", "timeouts")
+ROUTE_FIELDS = ("strategy", "deployments", "fallbacks")
+DEPLOYMENT_FIELDS = ("provider", "model", "weight", "priority")
 T = TypeVar("T")
 _KINDS: dict[str, type] = {"int": int, "float": float, "bool": bool}
 
@@ -106,15 +111,14 @@ def read_timeouts(block: Any, base: Timeouts, where: str) -> tuple[Timeouts, lis
     for key, value in block.items():
         attribute = TIMEOUT_FIELDS.get(str(key))
         if attribute is None:
-            problems.append(f"{where}: unknown timeout '{key}'; use {', '.join(TIMEOUT_FIELDS)}.")
-            continue
+            continue  # schema.py reports it
         try:
             seconds = _number(value, float)
             if seconds <= 0:
                 raise ValueError
         except (TypeError, ValueError):
             default = getattr(base, attribute)
-            problems.append(f"{where}.{key}={value!r} is not a positive number of seconds; using {default}.")
+            problems.append(f"{where}.{key}={value!r} is not a positive number of seconds (the default is {default}).")
             continue
         changes[attribute] = seconds
     return replace(base, **changes), problems
@@ -131,8 +135,7 @@ def _read_policy(block: Any, where: str, names: Mapping[str, str], default: Any)
     for key, value in block.items():
         attribute = names.get(str(key))
         if attribute is None:
-            problems.append(f"{where}: unknown setting '{key}'; use {', '.join(names)}.")
-            continue
+            continue  # schema.py reports it
         kind = _KINDS[str(types[attribute])]
         try:
             changes[attribute] = _number(value, kind)
@@ -140,7 +143,9 @@ def _read_policy(block: Any, where: str, names: Mapping[str, str], default: Any)
         except (TypeError, ValueError) as exc:
             changes.pop(attribute, None)
             detail = f" ({exc})" if str(exc) else ""
-            problems.append(f"{where}.{key}={value!r} is not valid{detail}; using {getattr(default, attribute)}.")
+            problems.append(
+                f"{where}.{key}={value!r} is not valid{detail} (the default is {getattr(default, attribute)})."
+            )
             continue
         default = candidate
     return default, problems
@@ -154,9 +159,7 @@ def read_routing(document: Mapping[str, Any], env: Mapping[str, str]) -> tuple[R
         problems.append("routing: must be a mapping with retries:, budget:, stream_failover:, breaker:, timeouts:.")
         block = None
     block = block or {}
-    unknown = set(block) - {"retries", "budget", "stream_failover", "breaker", "timeouts"}
-    problems += [f"routing: unknown setting '{key}'." for key in sorted(unknown)]
-    retry, found = _read_policy(block.get("retries"), "routing.retries", _RETRY_FIELDS, RetryPolicy())
+    retry, found = _read_policy(block.get("retries"), "routing.retries", RETRY_FIELDS, RetryPolicy())
     problems += found
     retry = _scalar(retry, "budget_s", block.get("budget"), "routing.budget", float, problems)
     failover = block.get("stream_failover")
@@ -167,7 +170,7 @@ def read_routing(document: Mapping[str, Any], env: Mapping[str, str]) -> tuple[R
             problems.append(f"routing.stream_failover={failover!r}: use headers or first_block.")
     retry = _scalar(retry, "budget_s", env.get("OCIGATE_REQUEST_BUDGET"), "OCIGATE_REQUEST_BUDGET", float, problems)
     retry = _scalar(retry, "max_attempts", env.get("OCIGATE_MAX_ATTEMPTS"), "OCIGATE_MAX_ATTEMPTS", int, problems)
-    breaker, found = _read_policy(block.get("breaker"), "routing.breaker", _BREAKER_FIELDS, BreakerPolicy())
+    breaker, found = _read_policy(block.get("breaker"), "routing.breaker", BREAKER_FIELDS, BreakerPolicy())
     problems += found
     timeouts, found = read_timeouts(block.get("timeouts"), Timeouts(), "routing.timeouts")
     problems += found
@@ -184,7 +187,7 @@ def _scalar(target: T, attribute: str, value: Any, where: str, kind: type, probl
     try:
         return replace(target, **{attribute: _number(value, kind)})  # type: ignore[type-var]
     except (TypeError, ValueError):
-        problems.append(f"{where}={value!r} is not valid; using {getattr(target, attribute)}.")
+        problems.append(f"{where}={value!r} is not valid (the default is {getattr(target, attribute)}).")
         return target
 
 
@@ -211,7 +214,7 @@ def read_models(block: Any) -> tuple[tuple[RouteConfig, ...], list[str]]:
             problems.append(f"{where}.fallbacks must be a list of model names.")
             fallbacks = []
         if str(name) in fallbacks:
-            problems.append(f"{where} falls back to itself; that fallback is ignored.")
+            problems.append(f"{where} falls back to itself: remove that fallback.")
             fallbacks = [f for f in fallbacks if f != str(name)]
         deployments: list[DeploymentConfig] = []
         raw = entry.get("deployments")
@@ -240,6 +243,6 @@ def _deployment(item: Any, where: str, problems: list[str]) -> DeploymentConfig 
     deployment = _scalar(deployment, "weight", item.get("weight"), f"{where}.weight", float, problems)
     deployment = _scalar(deployment, "priority", item.get("priority"), f"{where}.priority", int, problems)
     if deployment.weight < 0:
-        problems.append(f"{where}.weight must be 0 or more; using 1.")
+        problems.append(f"{where}.weight must be 0 or more (the default is 1).")
         deployment = replace(deployment, weight=1.0)
     return deployment

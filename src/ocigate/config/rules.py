@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ocigate.config.diagnostics import nearest_names
+
 VENDORS = ("openai", "meta", "xai", "google", "cohere")
 TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
+RULE_FIELDS = ("drop", "allow", "token_field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +32,8 @@ class RequestRule:
 
 
 def read_request_rules(block: Any) -> tuple[tuple[RequestRule, ...], list[str]]:
-    """The rules, and the problems found (each a sentence that says what to fix)."""
+    """The rules, and the problems found (each a sentence that says what to fix; unknown keys are left to
+    ``schema.py``)."""
     if block is None:
         return (), []
     if not isinstance(block, dict):
@@ -39,14 +43,13 @@ def read_request_rules(block: Any) -> tuple[tuple[RequestRule, ...], list[str]]:
     for vendor, entry in block.items():
         where = f"request_rules.{vendor}"
         if vendor not in VENDORS:
-            problems.append(f"{where}: '{vendor}' is not a model family; use one of {', '.join(VENDORS)}.")
+            nearest = nearest_names(str(vendor), VENDORS, 1)
+            hint = f"did you mean '{nearest[0]}'?" if nearest else f"use one of {', '.join(VENDORS)}."
+            problems.append(f"{where}: '{vendor}' is not a model family; {hint}")
             continue
         if not isinstance(entry, dict):
             problems.append(f"{where} must be a mapping with drop:, allow: or token_field:.")
             continue
-        unknown = set(entry) - {"drop", "allow", "token_field"}
-        if unknown:
-            problems.append(f"{where}: unknown setting {sorted(unknown)[0]!r}; use drop:, allow: or token_field:.")
         lists = {}
         for key in ("drop", "allow"):
             value = entry.get(key) or []

@@ -1,109 +1,49 @@
 """Settings, read once from the environment and an optional YAML file.
 
-Compatible with GoModel's Oracle configuration:
+Compatible with GoModel's Oracle configuration (``providers.py`` reads the ``ORACLE_*`` and ``OCI_*`` variables and
+the ``providers:`` block). The config file is strict: it must exist when given (``--config`` or ``OCIGATE_CONFIG``),
+parse as YAML, and hold only known keys (``schema.py``); its ``routing:`` and ``models:`` blocks are read by
+``routing.py``, ``request_rules:`` by ``rules.py`` and ``prices:`` by ``pricing.py``. The environment wins over the
+file, and ``ORACLE_MODELS`` replaces the YAML ``models:`` of the default provider.
 
-- ``ORACLE_BASE_URL``, ``ORACLE_API_KEY``, ``ORACLE_MODELS`` (comma-separated, trimmed, duplicates dropped),
-  plus ``ORACLE_REGION`` (builds the base URL when none is given) and ``ORACLE_PROJECT`` (sent as
-  ``OpenAI-Project`` on the ``/openai/v1`` base) configure the provider named ``oracle``;
-- ``ORACLE_<SUFFIX>_<FIELD>`` configures a provider named ``oracle-<suffix>``; ``ORACLE[_<SUFFIX>]_API_KEY_SECONDARY``
-  is the key's other secret (``api_key_secondary``), used when Oracle rejects the first (a rotation);
-- a YAML file's ``providers:`` block (``type``, ``base_url``, ``api_key``, ``api_key_secondary``, ``models``,
-  ``region``, ``project``, ``timeouts``)
-  with ``${VAR}`` and ``${VAR:-default}`` expanded from the environment;
-- ``type: oci`` (Oracle's native API) and IAM authentication on either type: ``auth``, ``compartment_id``,
-  ``endpoint``, ``config_file``, ``profile``, ``key_content``, ``pass_phrase``, ``dedicated``, ``discovery``,
-  and the ``OCI_*`` variables of the default ``oci`` provider (``config_oci.py`` has the table);
-- the ``routing:`` and ``models:`` blocks (deployments, strategies, fallbacks, retries, breakers, timeouts) and
-  ``OCIGATE_REQUEST_BUDGET``, ``OCIGATE_MAX_ATTEMPTS``, ``OCIGATE_*_TIMEOUT`` (``config_routing.py``).
-
-The environment wins over YAML, and ``ORACLE_MODELS`` replaces the YAML ``models:`` of the default provider.
-Nothing here raises for a bad value: problems become :class:`Diagnostic` entries that start-up and
-``ocigate doctor`` report (see ``checks.py``). Only this module reads the environment and config files.
+Nothing here raises for a bad value: each problem becomes a :class:`Diagnostic`, starting with its place
+(``file:line:column`` or the variable's name). An "error" among them means the configuration is not what the
+operator meant: ``ocigate serve`` and :func:`~ocigate.app.runtime.create_app` refuse to start, and ``ocigate
+doctor`` reports it. Only this package reads the environment and config files.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ocigate.catalog.regions import compat_base_url, native_base_url, region_from_url
-from ocigate.config.oracle import (
-    AUTHS,
-    IAM_AUTHS,
-    DedicatedEndpoint,
-    default_auth,
-    env_oci_fields,
-    oci_config_path,
-    oci_profile,
-    parse_dedicated,
-    parse_flag,
-    read_profile,
-)
-from ocigate.config.policies import Timeouts
+from ocigate.config.diagnostics import Diagnostic
 from ocigate.config.prices import Price, parse_prices
-from ocigate.config.routing import RoutingSettings, read_routing, read_timeouts
+from ocigate.config.providers import (
+    UNEXPANDED,
+    ProviderConfig,
+    expand,
+    load_providers,
+    misspelt_variables,
+    split_models,
+    with_timeouts,
+)
+from ocigate.config.routing import RoutingSettings, read_routing
 from ocigate.config.rules import RequestRule, read_request_rules
+from ocigate.config.schema import unknown_keys
+from ocigate.config.yaml_file import ConfigFile, read_config_file
 
-PROVIDER_TYPES = ("oracle", "openai", "oci")
-ENV_FIELDS = ("BASE_URL", "API_KEY_SECONDARY", "API_KEY", "MODELS", "REGION", "PROJECT")  # longest suffix first
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-UNEXPANDED = re.compile(r"\$\{[^}]*\}")
-
-
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    level: str  # "error" disables the provider; "warning" does not
-    provider: str | None
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderConfig:
-    name: str
-    type: str = "oracle"
-    base_url: str = ""
-    api_key: str = field(default="", repr=False)
-    api_key_secondary: str = field(default="", repr=False)
-    """The key's other secret: Oracle gives every API key two, so that one can be rotated while the other serves."""
-    models: tuple[str, ...] = ()
-    region: str | None = None
-    project: str | None = None
-    source: str = "env"
-    """Where the entry came from: "env", "yaml:<path>", "yaml:<path>+env" or "emulator"."""
-    auth: str = "api_key"
-    """``api_key`` (a bearer secret) or an IAM principal: ``user_principal``, ``session_token``,
-    ``instance_principal``, ``resource_principal``."""
-    compartment_id: str | None = None
-    config_file: str | None = None
-    """The OCI config file (user principals and session tokens)."""
-    profile: str = "DEFAULT"
-    key_content: str | None = field(default=None, repr=False)
-    pass_phrase: str | None = field(default=None, repr=False)
-    dedicated: tuple[DedicatedEndpoint, ...] = ()
-    discovery: bool = False
-    """Whether to list models through Oracle's management API (default: on under IAM)."""
-    management_endpoint: str | None = None
-    federation_endpoint: str | None = None
-    """Instance principals: the auth service that issues tokens (default: the region's)."""
-    resource_principal_version: str | None = None
-    """``OCI_RESOURCE_PRINCIPAL_VERSION`` as found at start-up, for the checks. Oracle's SDK reads the
-    ``OCI_RESOURCE_PRINCIPAL_*`` variables itself, as the OCI runtimes that set them expect."""
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    """Connect, first byte, idle stream and whole reply: ``routing.timeouts`` with this provider's ``timeouts:``."""
-
-    @property
-    def uses_iam(self) -> bool:
-        return self.auth in IAM_AUTHS
-
-    @property
-    def served_models(self) -> tuple[str, ...]:
-        """The configured model names, dedicated endpoints' names included."""
-        return tuple(dict.fromkeys([*self.models, *(d.name for d in self.dedicated)]))
+__all__ = [
+    "UNEXPANDED",
+    "Diagnostic",
+    "ProviderConfig",
+    "Settings",
+    "expand",
+    "load_settings",
+    "split_models",
+]
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,184 +89,14 @@ class Settings:
 
     @property
     def uses_emulator(self) -> bool:
-        return self.force_emulator or not self.providers
+        """The bundled emulator is served when asked for, or when nothing at all is configured: never in place of
+        a configuration that was given (a config file, or ``ORACLE_*``/``OCI_*`` provider variables)."""
+        return self.force_emulator or (not self.providers and not self.config_file)
 
-
-def split_models(raw: str | list[Any] | tuple[Any, ...] | None) -> tuple[str, ...]:
-    """Comma-separated or listed model names: trimmed, empties and duplicates dropped, order kept."""
-    if raw is None:
-        return ()
-    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
-    seen: dict[str, None] = {}
-    for item in items:
-        name = item.strip()
-        if name:
-            seen.setdefault(name, None)
-    return tuple(seen)
-
-
-def expand(value: str, env: Mapping[str, str]) -> str:
-    """``${VAR}`` and ``${VAR:-default}`` from ``env``. An unset variable without a default stays as written,
-    so that the checks can report it instead of the provider silently getting an empty value."""
-
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        current = env.get(name)
-        if current:
-            return current
-        if default is not None:
-            return default
-        return match.group(0) if current is None else ""
-
-    return _VAR.sub(substitute, value)
-
-
-def _env_providers(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """``ORACLE_<FIELD>`` and ``ORACLE_<SUFFIX>_<FIELD>`` grouped by provider name, as YAML field names; plus the
-    ``OCI_*`` variables of the provider named ``oci``."""
-    found: dict[str, dict[str, str]] = {}
-    for key, value in env.items():
-        if not key.startswith("ORACLE_"):
-            continue
-        rest = key[len("ORACLE_") :]
-        for env_field in ENV_FIELDS:
-            if rest == env_field:
-                found.setdefault("oracle", {})[env_field.lower()] = value
-                break
-            if rest.endswith("_" + env_field):
-                suffix = rest[: -len(env_field) - 1]
-                if suffix:
-                    found.setdefault("oracle-" + suffix.lower().replace("_", "-"), {})[env_field.lower()] = value
-                break
-    oci = env_oci_fields(env)
-    if oci:
-        found["oci"] = {"type": "oci", **oci}
-    return found
-
-
-def _read_yaml(path: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        return {}, [Diagnostic("error", None, f"Cannot read the config file {path}: {exc.strerror or exc}.")]
-    except yaml.YAMLError as exc:
-        return {}, [Diagnostic("error", None, f"The config file {path} is not valid YAML: {exc}.")]
-    if not isinstance(document, dict):
-        return {}, [Diagnostic("error", None, f"The config file {path} must hold a mapping with a providers: block.")]
-    return document, []
-
-
-def _yaml_providers(
-    document: dict[str, Any], path: Path, env: Mapping[str, str]
-) -> tuple[dict[str, dict[str, Any]], list[Diagnostic]]:
-    diagnostics: list[Diagnostic] = []
-    block = document.get("providers") or {}
-    if not isinstance(block, dict):
-        return {}, [Diagnostic("error", None, f"providers: in {path} must be a mapping of name to settings.")]
-    providers: dict[str, dict[str, Any]] = {}
-    for name, entry in block.items():
-        if not isinstance(entry, dict):
-            diagnostics.append(Diagnostic("error", str(name), f"providers.{name} in {path} must be a mapping."))
-            continue
-        providers[str(name)] = {
-            key: expand(value, env) if isinstance(value, str) else value for key, value in entry.items()
-        }
-    return providers, diagnostics
-
-
-def _yaml_models(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str | list | tuple):
-        return split_models(value)
-    return ()
-
-
-def load_providers(
-    env: Mapping[str, str], config_file: str | None, document: dict[str, Any] | None = None
-) -> tuple[list[ProviderConfig], list[Diagnostic]]:
-    diagnostics: list[Diagnostic] = []
-    yaml_entries: dict[str, dict[str, Any]] = {}
-    if config_file:
-        if document is None:
-            document, problems = _read_yaml(Path(config_file))
-            diagnostics.extend(problems)
-        yaml_entries, problems = _yaml_providers(document, Path(config_file), env)
-        diagnostics.extend(problems)
-    env_entries = _env_providers(env)
-    providers: list[ProviderConfig] = []
-    for name in [*yaml_entries, *(n for n in env_entries if n not in yaml_entries)]:
-        from_yaml = yaml_entries.get(name, {})
-        from_env = env_entries.get(name, {})
-        provider_type = str(from_yaml.get("type") or from_env.get("type") or "oracle").lower()
-        if provider_type not in PROVIDER_TYPES:
-            diagnostics.append(
-                Diagnostic("error", name, f"Provider type '{provider_type}' is unknown; use one of {PROVIDER_TYPES}.")
-            )
-            continue
-        if name == "oci" and provider_type != "oci":
-            from_env = {}  # the OCI_* variables describe a native provider only
-        sources = [f"yaml:{config_file}"] if name in yaml_entries else []
-        if from_env:
-            sources.append("env")
-        fields = {**from_yaml, **{k: v for k, v in from_env.items() if v}}
-        provider, problems = _provider(name, provider_type, fields, env)
-        diagnostics.extend(problems)
-        if "models" in from_env:
-            provider = replace(provider, models=split_models(from_env["models"]))
-        providers.append(replace(provider, source="+".join(sources)))
-    return providers, diagnostics
-
-
-def _provider(
-    name: str, provider_type: str, fields: dict[str, Any], env: Mapping[str, str]
-) -> tuple[ProviderConfig, list[Diagnostic]]:
-    problems: list[Diagnostic] = []
-    region = _str(fields.get("region")) or None
-    base_url = _str(fields.get("base_url"))
-    config_path = oci_config_path(fields.get("config_file"), env)
-    profile = oci_profile(fields.get("profile"), env)
-    auth = default_auth(_str(fields.get("auth")), provider_type, config_path, env)
-    if auth not in AUTHS:
-        problems.append(Diagnostic("error", name, f"Provider '{name}': auth '{auth}' is unknown; use one of {AUTHS}."))
-    if provider_type == "oci":
-        base_url = _str(fields.get("endpoint")) or base_url
-        if not region and auth in ("user_principal", "session_token"):
-            region = (read_profile(config_path, profile) or {}).get("region") or None
-        if not region and auth == "resource_principal":
-            region = env.get("OCI_RESOURCE_PRINCIPAL_REGION") or None
-        if not base_url and region:
-            base_url = native_base_url(region)
-    elif not base_url and region and provider_type == "oracle":
-        base_url = compat_base_url(region)
-    dedicated, dedicated_problems = parse_dedicated(fields.get("dedicated"))
-    problems += [Diagnostic("error", name, f"Provider '{name}': {p}.") for p in dedicated_problems]
-    return (
-        ProviderConfig(
-            name=name,
-            type=provider_type,
-            base_url=base_url.rstrip("/"),
-            api_key=_str(fields.get("api_key")),
-            api_key_secondary=_str(fields.get("api_key_secondary")),
-            models=_yaml_models(fields.get("models")),
-            region=region or region_from_url(base_url),
-            project=_str(fields.get("project")) or None,
-            auth=auth,
-            compartment_id=_str(fields.get("compartment_id")) or None,
-            config_file=config_path,
-            profile=profile,
-            key_content=_str(fields.get("key_content")) or None,
-            pass_phrase=_str(fields.get("pass_phrase")) or None,
-            dedicated=dedicated,
-            discovery=parse_flag(fields.get("discovery"), auth in IAM_AUTHS),
-            management_endpoint=_str(fields.get("management_endpoint")).rstrip("/") or None,
-            federation_endpoint=_str(fields.get("federation_endpoint")) or None,
-            resource_principal_version=env.get("OCI_RESOURCE_PRINCIPAL_VERSION") or None,
-        ),
-        problems,
-    )
-
-
-def _str(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """The configuration's errors, each one line with its place and fix; the gateway does not start on them."""
+        return tuple(d.message for d in self.diagnostics if d.level == "error")
 
 
 def _flag(value: str | None, *, default: bool = False) -> bool:
@@ -346,36 +116,30 @@ def load_settings(
 ) -> Settings:
     """Everything the gateway needs, from ``env`` (normally ``os.environ``) and the optional YAML file."""
     config_file = config_file or env.get("OCIGATE_CONFIG") or None
-    document: dict[str, Any] = {}
-    diagnostics: list[Diagnostic] = []
-    if config_file:
-        document, diagnostics = _read_yaml(Path(config_file))
-    providers, problems = load_providers(env, config_file, document)
-    diagnostics.extend(problems)
-    rules, rule_problems = read_request_rules(document.get("request_rules"))
-    diagnostics.extend(Diagnostic("error", None, problem) for problem in rule_problems)
-    routing, routing_problems = read_routing(document, env)
-    diagnostics.extend(Diagnostic("error", None, problem) for problem in routing_problems)
-    providers = _with_timeouts(providers, document, routing.timeouts, diagnostics)
-    prices, price_problems = parse_prices(document.get("prices"))
-    diagnostics.extend(Diagnostic("error", None, problem) for problem in price_problems)
-
-    def number(name: str, default: float) -> float:
-        raw = env.get(name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if value < 0:
-            diagnostics.append(Diagnostic("error", None, f"{name}={raw!r} is not a positive number; using {default}."))
-            return default
-        return value
-
+    file, problems = read_config_file(config_file) if config_file else (None, [])
+    document = file.data if file is not None else {}
+    problems += unknown_keys(file) if file is not None else []
+    providers, diagnostics = load_providers(env, file)
+    rules, found = read_request_rules(document.get("request_rules"))
+    problems += found
+    routing, found = read_routing(document, env)
+    problems += found
+    providers, found = with_timeouts(providers, file, routing.timeouts)
+    problems += found
+    prices, found = parse_prices(document.get("prices"))
+    problems += found
+    diagnostics = [
+        *(Diagnostic("error", None, _located(file, problem)) for problem in problems),
+        *(replace(d, message=_located(file, d.message)) for d in diagnostics),
+        *(Diagnostic("warning", None, problem) for problem in misspelt_variables(env)),
+    ]
+    force_emulator = force_emulator or _flag(env.get("OCIGATE_EMULATOR"))
+    if file is not None and not providers and not force_emulator:
+        diagnostics.append(Diagnostic("error", None, _no_provider(file)))
+    number = _Numbers(env, diagnostics)
     settings = Settings(
         host=host or env.get("OCIGATE_HOST") or "127.0.0.1",
-        port=port if port is not None else int(number("OCIGATE_PORT", 8080)),
+        port=number.port(port),
         master_key=env.get("OCIGATE_MASTER_KEY") or None,
         providers=tuple(providers),
         config_file=config_file,
@@ -385,7 +149,7 @@ def load_settings(
         data_dir=env.get("OCIGATE_DATA_DIR") or "data",
         database_url=env.get("OCIGATE_DATABASE_URL") or None,
         emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",
-        force_emulator=force_emulator or _flag(env.get("OCIGATE_EMULATOR")),
+        force_emulator=force_emulator,
         request_rules=rules,
         routing=routing,
         grace_period_s=number("OCIGATE_GRACE_PERIOD", 30.0),
@@ -400,17 +164,47 @@ def load_settings(
     return replace(settings, diagnostics=tuple(diagnostics))
 
 
-def _with_timeouts(
-    providers: list[ProviderConfig], document: dict[str, Any], base: Timeouts, diagnostics: list[Diagnostic]
-) -> list[ProviderConfig]:
-    """Each provider's timeouts: the routing defaults, with its own ``timeouts:`` from the YAML over them."""
-    block = document.get("providers")
-    entries = block if isinstance(block, dict) else {}
-    found: list[ProviderConfig] = []
-    for provider in providers:
-        entry = entries.get(provider.name)
-        own = entry.get("timeouts") if isinstance(entry, dict) else None
-        timeouts, problems = read_timeouts(own, base, f"providers.{provider.name}.timeouts")
-        diagnostics.extend(Diagnostic("warning", provider.name, problem) for problem in problems)
-        found.append(replace(provider, timeouts=timeouts))
-    return found
+def _located(file: ConfigFile | None, problem: str) -> str:
+    return file.locate(problem) if file is not None else problem
+
+
+def _no_provider(file: ConfigFile) -> str:
+    return (
+        f"{file.path}: the config file configures no provider, and the bundled emulator never stands in for a "
+        "configuration: add a providers: block (or ORACLE_* variables), or serve the emulator with --emulator."
+    )
+
+
+class _Numbers:
+    """The numeric ``OCIGATE_*`` variables; a bad one is an error that names it, and its default is kept."""
+
+    def __init__(self, env: Mapping[str, str], diagnostics: list[Diagnostic]) -> None:
+        self._env = env
+        self._diagnostics = diagnostics
+
+    def __call__(self, name: str, default: float) -> float:
+        raw = self._env.get(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not value >= 0 or value == float("inf"):
+            self._problem(f"{name}={raw!r} is not a positive number (the default is {default:g}).")
+            return default
+        return value
+
+    def port(self, given: int | None) -> int:
+        """``--port``, else ``OCIGATE_PORT``, else 8080."""
+        raw = self._env.get("OCIGATE_PORT") if given is None else str(given)
+        if not raw:
+            return 8080
+        where = "OCIGATE_PORT" if given is None else "--port"
+        if not raw.strip().isdigit() or int(raw) > MAX_PORT:
+            self._problem(f"{where}={raw!r} is not a port: give a number from 1 to {MAX_PORT}.")
+            return 8080
+        return int(raw)
+
+    def _problem(self, message: str) -> None:
+        self._diagnostics.append(Diagnostic("error", None, message))

@@ -20,7 +20,7 @@ from ocigate.catalog.metadata import ModelKind, model_kind
 from ocigate.config.policies import Timeouts
 from ocigate.core.errors import GatewayError, ModelNotFound, ProviderUnavailable
 from ocigate.providers.base import ListedModel, Provider
-from ocigate.routing.router import Deployment, ModelRoute, Resolved, Router
+from ocigate.routing.router import Deployment, ModelRoute, Router
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class ModelEntry:
     id: str
     provider: str
     provider_type: str
-    source: str  # "configured", "discovered" or "emulator"
+    source: str  # "configured", "discovered", "emulator", or "unlisted" (tried while the catalogue is unreadable)
     kind: ModelKind = "chat"
 
 
@@ -45,6 +45,11 @@ class ProviderState:
     families: dict[str, str] = field(default_factory=dict)
     """Dedicated endpoints' names → the model family behind them, for their kind."""
     timeouts: Timeouts = field(default_factory=Timeouts)
+    catalogue: bool = False
+    """Its models come from Oracle's catalogue (ListModels, under IAM): while that cannot be read, a
+    ``provider/model`` name is tried as given rather than refused."""
+    listing_error: str | None = None
+    """Why its last listing failed (Oracle's reason and the fix, such as the policy to add); None once one works."""
 
     def kind_of(self, model: str) -> ModelKind:
         for listed in self.discovered:
@@ -98,11 +103,8 @@ class Registry:
         found = self._by_name.get(model)
         return found[1] if found else None
 
-    def entry(self, model: str) -> tuple[ProviderState, ModelEntry] | None:
-        return self._by_name.get(model)
-
     def resolve(self, model: str) -> Target:
-        found = self._by_name.get(model)
+        found = self._by_name.get(model) or self._unlisted(model)
         if found is None:
             raise ModelNotFound(self.unknown_message(model), param="model")
         state, entry = found
@@ -113,11 +115,26 @@ class Registry:
             )
         return Target(state.provider, entry.id, entry)
 
+    def _unlisted(self, model: str) -> tuple[ProviderState, ModelEntry] | None:
+        """``provider/model`` on a provider whose catalogue cannot be read: tried as given, since the model may
+        well exist (Oracle answers 404 if it does not)."""
+        name, _, upstream = model.partition("/")
+        state = self.state(name)
+        if not upstream or state is None or not state.catalogue or state.listing_error is None:
+            return None
+        return state, ModelEntry(upstream, state.name, state.type, "unlisted", model_kind(upstream))
+
     def unknown_message(self, model: str) -> str:
         known = sorted({entry.id for entry in self.entries()})
         listing = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "") if known else "none"
+        unread = [state for state in self.states if state.listing_error]
+        reasons = "".join(
+            f" Provider '{state.name}' could not read Oracle's model catalogue: {state.listing_error}"
+            + (f" Meanwhile a model can be named '{state.name}/<model>' to try it." if state.catalogue else "")
+            for state in unread
+        )
         return (
-            f"The model '{model}' is not known to this gateway (known: {listing}). To add it, list it in "
+            f"The model '{model}' is not known to this gateway (known: {listing}).{reasons} To add it, list it in "
             "ORACLE_MODELS (comma-separated) or under models: of its provider in the config file, and restart; "
             "address a model as 'model' or 'provider/model'."
         )
@@ -131,12 +148,14 @@ class Registry:
                 kept = "the last listing" if state.discovered else "the configured list"
                 why = result.message if isinstance(result, GatewayError) else type(result).__name__
                 state.discovery_note = f"listing failed ({why}); serving {kept}"
+                state.listing_error = why
         self._rebuild()
 
     @staticmethod
     async def _ask(state: ProviderState) -> None:
         assert state.provider is not None
         listed = await state.provider.list_models()
+        state.listing_error = None
         if listed:
             unique: dict[str, ListedModel] = {}
             for model in listed:
@@ -191,15 +210,20 @@ class RouteTable:
     def resolve(self, model: str) -> Routed:
         resolved = self.router.resolve(model)
         if resolved is None:
-            resolved = self._from_registry(model)
+            return self._from_registry(model)
         return Routed(resolved.route, resolved.pin, self._kinds.get(resolved.route.public_name, "chat"))
 
-    def _from_registry(self, model: str) -> Resolved:
+    def _from_registry(self, model: str) -> Routed:
         target = self._registry.resolve(model)  # raises ModelNotFound, ProviderUnavailable
-        found = self._registry.entry(model)
-        assert found is not None
-        state, entry = found
+        entry = target.entry
+        state = self._registry.state(entry.provider)
+        assert state is not None
+        if entry.source == "unlisted":
+            # Any name may be tried, so none is kept: the provider's unlisted names share one deployment name
+            # (one circuit, one set of figures), and the route lives for this request only.
+            unlisted = Deployment(f"{state.name}/*", target.provider, entry.id, timeouts=state.timeouts)
+            return Routed(ModelRoute(model, (unlisted,)), None, entry.kind)
         route = ModelRoute(model, (self.deployment(state, target.upstream_model),))
         self._kinds[model] = entry.kind
         self.router.add(route)
-        return Resolved(route, None)
+        return Routed(route, None, entry.kind)

@@ -91,7 +91,7 @@ def test_bad_yaml_and_bad_numbers_become_diagnostics(tmp_path: Path) -> None:
     assert "not valid YAML" in messages and "OCIGATE_PORT" in messages
     assert settings.port == 8080
     missing = load_settings({}, config_file=str(tmp_path / "nope.yaml"))
-    assert "Cannot read the config file" in missing.diagnostics[0].message
+    assert "nope.yaml: the config file (--config or OCIGATE_CONFIG) does not exist" in missing.errors[0]
 
 
 def test_no_provider_means_emulator() -> None:

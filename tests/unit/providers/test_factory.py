@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from ocigate.config.settings import PROVIDER_TYPES, ProviderConfig
+from ocigate.config.providers import PROVIDER_TYPES
+from ocigate.config.settings import ProviderConfig
 from ocigate.providers.base import Provider
 from ocigate.providers.factory import FACTORIES, Upstream, build_provider
 from ocigate.providers.openai_compat import OpenAICompatProvider
