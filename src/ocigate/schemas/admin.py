@@ -33,6 +33,7 @@ MAX_METADATA_BYTES = 16_384
 BUDGET_UNITS = ("usd", "tokens")
 BUDGET_PERIODS = ("day", "week", "month", "total")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")  # the store's ids are "key_" and 16 hex digits, in a 40-wide column
 
 
 def check_text(value: object, param: str, *, nullable: bool = True) -> None:
@@ -43,6 +44,12 @@ def check_text(value: object, param: str, *, nullable: bool = True) -> None:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT or _CONTROL.search(value):
         expected = f"a non-empty string of at most {MAX_TEXT} characters without control characters"
         raise refuse(param, f"{expected}{', or null' if nullable else ''}", value)
+
+
+def plausible_key_id(key_id: str) -> bool:
+    """Whether ``key_id`` could name a key: anything else is answered 404 without asking the store (which may
+    refuse a NUL or an over-long id with an error of its own)."""
+    return _KEY_ID.fullmatch(key_id) is not None
 
 
 def check_key_fields(payload: Mapping[str, Any], *, partial: bool = False) -> None:
@@ -106,7 +113,10 @@ def _metadata(metadata: object, given: bool) -> None:
         raise refuse("metadata", "a JSON object", metadata)
     if depth_exceeds(metadata, MAX_METADATA_DEPTH):
         raise InvalidRequest(f"'metadata' is nested deeper than {MAX_METADATA_DEPTH} levels.", param="metadata")
-    size = len(orjson.dumps(metadata))
+    try:
+        size = len(orjson.dumps(metadata))
+    except orjson.JSONEncodeError as exc:  # only a payload not parsed by orjson: an integer beyond 64 bits
+        raise InvalidRequest(f"'metadata' cannot be stored as JSON: {exc}.", param="metadata") from exc
     if size > MAX_METADATA_BYTES:
         raise InvalidRequest(
             f"'metadata' takes {size} bytes as JSON; at most {MAX_METADATA_BYTES} are kept with a key.",

@@ -4,10 +4,10 @@ orjson accepts documents nested up to 1,024 levels but cannot serialise past 254
 fail when the gateway re-serialises it (a stream's ``stream_options``, a Responses request, a key's metadata):
 that failure was a plain 500. Bodies nested deeper than ``max_depth`` are refused here with a 400 instead.
 
-The check walks the parsed containers level by level (no recursion, so any depth is measured safely); on a 2 KB
-chat body it costs about as much as the parse itself, a few microseconds (``bench`` figures in the module's
-tests' report). Counting ``{`` and ``[`` bytes first was measured and rejected: ``bytes.count`` scans at about
-1 ns a byte, slower than the walk on large conversations.
+The check walks the parsed containers level by level (no recursion, so any depth is measured safely). Measured
+on this project's 2-core machine: about 3.5 µs for a 1.8 KB, 13-message chat body, which orjson parses in about
+3.3 µs; about 50 µs for a 108 KB, 250-message conversation (parse: about 150 µs). Counting the ``{`` and ``[``
+bytes first, to skip the walk, was measured and rejected: ``bytes.count`` costs more than the walk on large bodies.
 """
 
 from __future__ import annotations
