@@ -15,8 +15,8 @@ which the native translation serialises. Both are that module's documented choic
 from __future__ import annotations
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.schemas.fields import (
-    JSON,
     Checker,
     an_array,
     an_object,

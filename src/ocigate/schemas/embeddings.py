@@ -11,8 +11,8 @@ non-empty string; ``documents`` a non-empty array of strings or ``{"text": ...}`
 from __future__ import annotations
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.schemas.fields import (
-    JSON,
     Checker,
     boolean,
     check_fields,

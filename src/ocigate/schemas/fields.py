@@ -15,7 +15,6 @@ from typing import Any, TypeGuard
 
 from ocigate.core.errors import InvalidRequest
 
-JSON = dict[str, Any]
 Checker = Callable[[object, str], None]
 _SHOWN = 60  # characters of a wrong value quoted in a message
 

@@ -17,13 +17,14 @@ from typing import Any
 import orjson
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 
 MAX_DEPTH = 64
 # Exact types: orjson makes only these, and a type look-up is cheaper than isinstance on the hot path.
 _CONTAINERS = frozenset({dict, list})
 
 
-def parse_object(body: bytes, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+def parse_object(body: bytes, *, max_depth: int = MAX_DEPTH) -> JSON:
     """``body`` parsed as a JSON object nested at most ``max_depth`` levels (the object itself is level 1)."""
     if not body:
         raise InvalidRequest("The request body is empty; send a JSON object.")

@@ -13,9 +13,9 @@ serve them, and the translation over Chat Completions refuses them with a messag
 from __future__ import annotations
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 from ocigate.schemas.chat import TOOL_CHOICES, check_function, check_response_format
 from ocigate.schemas.fields import (
-    JSON,
     Checker,
     an_array,
     an_object,
