@@ -6,7 +6,8 @@
 - ``GET /admin/deployments``: each deployment's router figures and circuit breaker;
 - ``GET /admin``: the admin page (``admin_page.py``).
 
-Every change to a key is written to the audit log when it is on.
+Every change to a key is written to the audit log when it is on. Every body and query parameter is checked first
+(``schemas.admin``): a wrong one is a 400 naming it, never a 500 from the store or the serialiser.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ocigate.core.asgi import Request, Response, Router, json_response
-from ocigate.core.errors import InvalidRequest, NotFound
+from ocigate.core.errors import NotFound
 from ocigate.governance.keys import KeyRecord
 from ocigate.governance.service import Governance
+from ocigate.schemas.admin import check_key_fields, check_query, plausible_key_id, usage_query
+from ocigate.schemas.fields import shorten
 from ocigate.schemas.json import parse_object
 
 
@@ -52,13 +55,16 @@ class AdminRoutes:
         from ocigate.store.keys import parse_key_fields
 
         started = time.perf_counter()
-        fields = parse_key_fields(parse_object(await request.body()))
+        check_query(request.query, ())
+        payload = parse_object(await request.body())
+        check_key_fields(payload)
+        fields = parse_key_fields(payload)
         new = await (await self._gov.stores()).keys.create(fields.pop("name"), **fields)
         self._audited(request, 201, started, new.record.id)
         return json_response({**new.record.to_json(), "secret": new.secret}, 201)
 
     async def list_keys(self, request: Request) -> Response:
-        team = request.query.get("team", [None])[0]
+        team = check_query(request.query, ("team",)).get("team")
         records = await (await self._gov.stores()).keys.list(team=team)
         return json_response({"object": "list", "data": [await self._key_json(r) for r in records]})
 
@@ -68,6 +74,9 @@ class AdminRoutes:
 
         started = time.perf_counter()
         key_id, _, action = request.path_tail.partition("/")
+        check_query(request.query, ())
+        if not plausible_key_id(key_id):
+            raise NotFound(f"No key has the id '{shorten(key_id)}'.", code="key_not_found")
         keys = (await self._gov.stores()).keys
         if request.method == "GET" and not action:
             record = await keys.get(key_id)
@@ -75,7 +84,9 @@ class AdminRoutes:
                 raise NotFound(f"No key has the id '{key_id}'.", code="key_not_found")
             return json_response(await self._key_json(record))
         if request.method == "PATCH" and not action:
-            fields = parse_key_fields(parse_object(await request.body()), partial=True)
+            payload = parse_object(await request.body())
+            check_key_fields(payload, partial=True)
+            fields = parse_key_fields(payload, partial=True)
             updated = await keys.update(key_id, **fields)
             self._audited(request, 200, started, key_id)
             return json_response(await self._key_json(updated))
@@ -92,29 +103,20 @@ class AdminRoutes:
     async def usage(self, request: Request) -> Response:
         from ocigate.store.usage import GROUPS
 
-        query = request.query
-        by = tuple(g for part in query.get("by", ["key"]) for g in part.split(",") if g)
-        unknown = [g for g in by if g not in GROUPS]
-        if unknown:
-            raise InvalidRequest(f"Cannot group usage by '{unknown[0]}'; choose from {', '.join(GROUPS)}.", param="by")
-        now = time.time()
-        try:
-            since = float(query.get("since", [now - 30 * 86400])[0])
-            until = float(query.get("until", [now + 1])[0])
-        except ValueError as exc:
-            raise InvalidRequest("'since' and 'until' must be Unix times in seconds.", param="since") from exc
+        query = usage_query(request.query, GROUPS, time.time())
         await self._gov.flush()
         rows = await (await self._gov.stores()).usage.report(
-            since=since,
-            until=until,
-            by=by,  # type: ignore[arg-type]
-            key_id=query.get("key", [None])[0],
-            team=query.get("team", [None])[0],
-            model=query.get("model", [None])[0],
+            since=query.since,
+            until=query.until,
+            by=query.by,  # type: ignore[arg-type]
+            key_id=query.key,
+            team=query.team,
+            model=query.model,
         )
-        return json_response({"object": "list", "by": list(by), "data": [r.to_json() for r in rows]})
+        return json_response({"object": "list", "by": list(query.by), "data": [r.to_json() for r in rows]})
 
     async def deployments(self, request: Request) -> Response:
+        check_query(request.query, ())
         return json_response({"object": "list", "data": self._deployments()})
 
     def _audited(self, request: Request, status: int, started: float, key_id: str) -> None:

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Mapping
 
 import orjson
 
-from ocigate.core.errors import InvalidRequest
 from ocigate.core.sse import DONE_EVENT
 from ocigate.core.types import JSON
 from ocigate.pipeline.endpoint import Call
 from ocigate.pipeline.shaping import chat_for
 from ocigate.routing.dispatch import DispatchedStream, Sent
 from ocigate.routing.router import Deployment
+from ocigate.schemas.chat import check_chat
 from ocigate.translate.sanitize.profile import SanitizeProfile
 
 
@@ -32,9 +32,7 @@ class ChatEndpoint:
         self._recording = recording
 
     def check(self, payload: JSON) -> None:
-        messages = payload.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise InvalidRequest("'messages' must be a non-empty array of messages.", param="messages")
+        check_chat(payload)
 
     async def plan(self, call: Call) -> ChatPlan:
         payload, body = call.payload, call.body

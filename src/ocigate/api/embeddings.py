@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator
 
 import orjson
 
-from ocigate.core.errors import InvalidRequest
 from ocigate.core.types import JSON
 from ocigate.pipeline.endpoint import Call
 from ocigate.routing.dispatch import DispatchedStream, Sent
 from ocigate.routing.router import Deployment
+from ocigate.schemas.embeddings import check_embeddings, check_rerank
 
 
 class EmbeddingsEndpoint:
@@ -25,9 +25,7 @@ class EmbeddingsEndpoint:
     streams = False
 
     def check(self, payload: JSON) -> None:
-        value = payload.get("input")
-        if value is None or value == "" or value == []:
-            raise InvalidRequest("'input' is required: a string or an array of strings to embed.", param="input")
+        check_embeddings(payload)
 
     async def plan(self, call: Call) -> PassThrough:
         return PassThrough(self.name, call)
@@ -39,13 +37,7 @@ class RerankEndpoint:
     streams = False
 
     def check(self, payload: JSON) -> None:
-        if not isinstance(payload.get("query"), str) or not payload["query"]:
-            raise InvalidRequest("'query' is required: the text to rank the documents against.", param="query")
-        documents = payload.get("documents")
-        if not isinstance(documents, list) or not documents:
-            raise InvalidRequest(
-                "'documents' must be a non-empty array of strings or {\"text\": ...}.", param="documents"
-            )
+        check_rerank(payload)
 
     async def plan(self, call: Call) -> PassThrough:
         return PassThrough(self.name, call)

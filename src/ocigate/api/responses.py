@@ -20,7 +20,7 @@ import orjson
 
 from ocigate.catalog.models import find_model
 from ocigate.core.asgi import Request
-from ocigate.core.errors import GatewayError, InvalidRequest, NotFound
+from ocigate.core.errors import GatewayError, NotFound
 from ocigate.core.sse import parse_events
 from ocigate.core.types import JSON
 from ocigate.governance.keys import KeyRecord
@@ -28,6 +28,7 @@ from ocigate.pipeline.endpoint import Call
 from ocigate.pipeline.shaping import chat_for
 from ocigate.routing.dispatch import DispatchedStream, Sent
 from ocigate.routing.router import Deployment
+from ocigate.schemas.responses import check_responses
 from ocigate.store.records import MASTER, StoredResponse
 from ocigate.translate.responses.items import input_items
 from ocigate.translate.responses.output import from_chat_response
@@ -80,11 +81,7 @@ class ResponsesEndpoint:
         self._profiles = profiles
 
     def check(self, payload: JSON) -> None:
-        if payload.get("input") is None:
-            raise InvalidRequest("'input' is required: a string or an array of input items.", param="input")
-        previous = payload.get("previous_response_id")
-        if previous is not None and not isinstance(previous, str):
-            raise InvalidRequest("'previous_response_id' must be a string.", param="previous_response_id")
+        check_responses(payload)
 
     async def plan(self, call: Call) -> ResponsesPlan:
         store = await self._store()

@@ -52,7 +52,7 @@ def read_messages(messages: object) -> Prompt:
         if not isinstance(message, dict):
             raise invalid(f"Invalid parameter: 'messages[{index}]' must be an object.")
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:  # a list or an object is a 400, not a crash
             raise invalid(f"Invalid parameter: 'messages[{index}].role' must be one of {', '.join(sorted(ROLES))}.")
         content = message.get("content")
         # Oracle rejects an empty string where OpenAI accepts it; clients that send "" for an assistant turn

@@ -32,7 +32,8 @@ def text_of(content: object, part_types: frozenset[str]) -> str | None:
     if isinstance(content, list):
         texts: list[str] = []
         for part in content:
-            if isinstance(part, dict) and part.get("type") in part_types:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if isinstance(kind, str) and kind in part_types:  # a list or an object as type is no text part
                 text = part.get("text")
                 if not isinstance(text, str) or not text:
                     raise invalid("Invalid parameter: a text content part must have a non-empty 'text'.")

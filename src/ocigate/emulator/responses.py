@@ -33,6 +33,13 @@ def _output_text(output: object) -> str:
     return text_of(output, TEXT_PARTS) or ""
 
 
+def _call_id(item: JSON, index: int) -> str:
+    call_id = item.get("call_id")
+    if not isinstance(call_id, str):  # a list or an object is a 400, not a crash
+        raise invalid(f"Invalid parameter: 'input[{index}].call_id' must be a string.")
+    return call_id
+
+
 def read_input(items: object, instructions: object, check_call_ids: bool) -> Prompt:
     tokens = 0
     if instructions is not None:
@@ -49,7 +56,7 @@ def read_input(items: object, instructions: object, check_call_ids: bool) -> Pro
         raise invalid("Invalid parameter: 'input' must be a non-empty string or array.")
     user_text = ""
     last_role = ""
-    calls: set[object] = set()
+    calls: set[str] = set()
     outputs: list[str] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -57,7 +64,7 @@ def read_input(items: object, instructions: object, check_call_ids: bool) -> Pro
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role")
-            if role not in MESSAGE_ROLES:
+            if not isinstance(role, str) or role not in MESSAGE_ROLES:  # a list or an object is a 400, not a crash
                 roles = ", ".join(sorted(MESSAGE_ROLES))
                 raise invalid(f"Invalid parameter: 'input[{index}].role' must be one of {roles}.")
             content = item.get("content")
@@ -72,13 +79,13 @@ def read_input(items: object, instructions: object, check_call_ids: bool) -> Pro
             if role == "user":
                 user_text = text
         elif kind == "function_call":
-            calls.add(item.get("call_id"))
+            calls.add(_call_id(item, index))
             arguments = item.get("arguments")
             tokens += (count_words(arguments) if isinstance(arguments, str) else 0) + 1
             outputs = []
             last_role = "assistant"
         elif kind == "function_call_output":
-            call_id = item.get("call_id")
+            call_id = _call_id(item, index)
             if check_call_ids and call_id not in calls:
                 raise invalid(f"No tool call found for function call output with call_id {call_id}.")
             text = _output_text(item.get("output"))

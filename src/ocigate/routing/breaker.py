@@ -17,9 +17,12 @@ throttled, and a run of failures says that quickly with no window to size, no mi
 An upstream answering a few percent of 503s at random almost never fails five times running (0.03⁵ ≈ 2e-8), so
 noise does not open it; one that is down opens after ``failure_threshold`` attempts.
 
-Only the deployment's own troubles count (:func:`counts_as_failure`): 429, 408, 5xx, connection errors and
-timeouts. A client's mistake (400, 404, 413...) or a rejected key (401, 403) says nothing about the deployment's
-health and leaves the breaker as it was; a half-open probe that ends that way just frees its slot.
+Only the deployment's own troubles count (:func:`counts_as_failure`): 5xx, connection errors and timeouts. No 4xx
+answer counts: a client's mistake (400, 404, 413...) or a rejected key (401, 403) says nothing about the
+deployment's health, and neither does a 429 or a 408, which one key's burst or slow requests can provoke: counting
+them let one tenant open the circuit for every tenant (issue 11, finding 8). Throttling is still answered, per
+request, by the retry, ``Retry-After`` and failover to another deployment. Such an outcome leaves the breaker as
+it was; a half-open probe that ends that way just frees its slot.
 
 Time comes from an injectable clock; an open circuit turns half-open when it is next looked at. State changes are
 reported to ``on_change(name, state)`` (the metrics gauge); ``snapshot()`` is for /readyz and the admin API.
@@ -54,13 +57,13 @@ Listener = Callable[[str, CircuitState], None]
 
 
 def counts_as_failure(err: GatewayError) -> bool:
-    """Whether an error says the deployment is unwell: retryable, and a 408, a 429, a 5xx, or no answer at all
-    (connection errors and timeouts carry no ``upstream_status``). A 401 made retryable because the provider
-    switched to its other secret does not count."""
+    """Whether an error says the deployment is unwell: retryable, and a 5xx or no answer at all (connection errors
+    and timeouts carry no ``upstream_status``). No 4xx counts, not even a retryable one (408, 409, 425, 429, or a
+    401 made retryable because the provider switched to its other secret): see the module docstring."""
     if not err.retryable:
         return False
     upstream = err.upstream_status
-    return upstream is None or upstream in (408, 429) or upstream >= 500
+    return upstream is None or upstream >= 500
 
 
 class Breaker:
