@@ -45,6 +45,7 @@ from ocigate.routing.dispatch import Dispatcher
 from ocigate.routing.registry import ProviderState, Registry, RouteTable
 from ocigate.routing.router import ModelRoute
 from ocigate.routing.router import Router as ModelRouter
+from ocigate.store.prune import RetentionTask
 from ocigate.translate.sanitize.profile import profiles_with
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ class Runtime:
     dispatcher: Dispatcher = field(init=False)
     secrets: dict[str, SecretPair] = field(default_factory=dict)
     """Per API-key provider, its key's secrets (which serves, which Oracle rejected)."""
+    retention: RetentionTask = field(init=False)
+    """Prunes usage, audit and stored responses past ``retention:`` in the background."""
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -88,6 +91,7 @@ class Runtime:
         self.routes = RouteTable(self.registry, ModelRouter())
         self.dispatcher = Dispatcher(self.routes.router, self.breakers, self.metrics, routing.retry)
         self.governance = Governance(self.settings, self.database)
+        self.retention = RetentionTask(self.settings, self.database)
 
     async def start(self) -> None:
         settings = self.settings
@@ -133,6 +137,7 @@ class Runtime:
             )
         self._announce(providers)
         await self.governance.start()
+        self.retention.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
         settle_heap()
@@ -288,6 +293,7 @@ class Runtime:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        await self.retention.close()
         await self.governance.close()  # usage and audit flushed before the database closes
         if self.session is not None:
             await self.session.close()

@@ -44,6 +44,7 @@ from ocigate.config.oracle import (
     parse_flag,
     read_profile,
 )
+from ocigate.config.retention import RetentionSettings, read_retention
 from ocigate.config.routing import RoutingSettings, read_routing, read_timeouts
 from ocigate.config.rules import RequestRule, read_request_rules
 from ocigate.governance.pricing import Price, parse_prices
@@ -146,6 +147,7 @@ class Settings:
     """Keep request and response bodies in the audit log, secrets redacted."""
     prices: Mapping[str, Price] = field(default_factory=dict)
     """The operator's ``prices:`` (USD per million tokens), on top of the defaults in ``pricing.py``."""
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -360,6 +362,8 @@ def load_settings(
     providers = _with_timeouts(providers, document, routing.timeouts, diagnostics)
     prices, price_problems = parse_prices(document.get("prices"))
     diagnostics.extend(Diagnostic("error", None, problem) for problem in price_problems)
+    retention, retention_problems = read_retention(document, env)
+    diagnostics.extend(Diagnostic("error", None, problem) for problem in retention_problems)
 
     def number(name: str, default: float) -> float:
         raw = env.get(name)
@@ -398,6 +402,7 @@ def load_settings(
         audit=_flag(env.get("OCIGATE_AUDIT")),
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
         prices=prices,
+        retention=retention,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
