@@ -31,7 +31,8 @@ from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
-from ocigate.governance.service import GatewayAuth, Governance
+from ocigate.governance.auth import GatewayAuth
+from ocigate.governance.service import Governance
 from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
 from ocigate.providers.base import Provider
