@@ -3,11 +3,11 @@ batches, by the running gateway every ``interval_minutes`` (:class:`RetentionTas
 
 Each batch is one statement in its own short transaction, deleting at most ``batch`` rows found through the
 ``created_at`` index (every pruned table has one: ``ix_usage_created_at``, ``ix_audit_created_at``,
-``ix_responses_created_at``); between batches the task yields, so that a backlog of millions of rows never holds
-the database's write lock, or the event loop, for longer than one batch. On SQLite the statements run on a thread
-of their own with the standard library's ``sqlite3``, like the usage writer (``usage_sqlite.py``), so a gateway
-that has not otherwise loaded SQLAlchemy does not load it for this; on Postgres they go through the gateway's
-SQLAlchemy engine.
+``ix_responses_created_at``), so a backlog of millions of rows never holds the database's write lock, or the event
+loop, for longer than one batch; the gateway's own pass then rests as long as the batch took, leaving the database
+(and a CPU it may share) to the requests at least half the time. On SQLite the statements run on a thread of their
+own with the standard library's ``sqlite3``, like the usage writer (``usage_sqlite.py``), so a gateway that has not
+otherwise loaded SQLAlchemy does not load it for this; on Postgres they go through the gateway's SQLAlchemy engine.
 
 The usage records of keys with a ``total`` budget are never pruned: that budget is the sum of every record the key
 ever had, and deleting old ones would hand the spent amount back. Usage::
@@ -164,11 +164,12 @@ async def prune(
     cutoffs: dict[str, float | None],
     *,
     batch: int = BATCH,
-    pause_s: float = 0.0,
+    rest: float = 0.0,
     dry_run: bool = False,
 ) -> list[Pruned]:
-    """Deletes, table by table, the rows created before each cutoff, ``batch`` rows a statement with ``pause_s``
-    between statements; with ``dry_run`` only counts them."""
+    """Deletes, table by table, the rows created before each cutoff, ``batch`` rows a statement; with ``dry_run``
+    only counts them. After each statement it waits ``rest`` times as long as the statement took: 1.0 leaves the
+    database (and, on a machine it shares, the CPU) to the requests at least half the time; 0 prunes flat out."""
     results: list[Pruned] = []
     for table in TABLES:
         cutoff = cutoffs.get(table)
@@ -179,11 +180,13 @@ async def prune(
         else:
             rows = batches = 0
             while True:
+                started = time.perf_counter()
                 removed = await executor.delete_batch(table, cutoff, batch)
                 rows, batches = rows + removed, batches + 1
                 if removed < batch:
                     break
-                await asyncio.sleep(pause_s)  # other writers (usage, responses) take the lock between batches
+                # Other writers (usage, stored responses) take the write lock between batches.
+                await asyncio.sleep(rest * (time.perf_counter() - started))
             results.append(Pruned(table, cutoff, rows, batches))
     return results
 
@@ -192,13 +195,13 @@ class RetentionTask:
     """The running gateway's pruning: a background task, started and closed with the runtime."""
 
     def __init__(
-        self, settings: Settings, database: Callable[[], Awaitable[AsyncEngine]], *, pause_s: float = 0.01
+        self, settings: Settings, database: Callable[[], Awaitable[AsyncEngine]], *, rest: float = 1.0
     ) -> None:
         """``database``: the gateway's engine, opened on first need (used for Postgres only)."""
         self._retention = settings.retention
         self._url = settings.database_url or default_url(settings.data_dir)
         self._database = database
-        self._pause_s = pause_s
+        self._rest = rest
         self._executor: Executor | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -229,7 +232,7 @@ class RetentionTask:
         if self._executor is None:
             path = sqlite_path(self._url)
             self._executor = SqliteExecutor(path) if path else EngineExecutor(await self._database())
-        results = await prune(self._executor, self._retention.cutoffs(time.time()), pause_s=self._pause_s)
+        results = await prune(self._executor, self._retention.cutoffs(time.time()), rest=self._rest)
         removed = [f"{r.rows} {r.table}" for r in results if r.rows]
         if removed:
             log.info("retention: removed %s rows past their retention", ", ".join(removed))
