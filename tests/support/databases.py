@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ocigate.store.database import default_url, open_engine
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -44,3 +48,19 @@ async def redis_client(name: str | None = None) -> Redis:
         await client.aclose()
         pytest.skip(f"Redis is not reachable at {REDIS_URL} ({exc!r}); `.ci/run` starts it")
     return client
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield default_url(str(tmp_path / "data"))
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = await open_engine(database_url)
+    yield engine
+    await engine.dispose()

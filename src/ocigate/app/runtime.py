@@ -30,7 +30,8 @@ from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
-from ocigate.governance.service import GatewayAuth, Governance
+from ocigate.governance.auth import GatewayAuth
+from ocigate.governance.service import Governance
 from ocigate.governance.usage import UsageRecord
 from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
@@ -45,6 +46,7 @@ from ocigate.routing.dispatch import Dispatcher
 from ocigate.routing.registry import ProviderState, Registry, RouteTable
 from ocigate.routing.router import ModelRoute
 from ocigate.routing.router import Router as ModelRouter
+from ocigate.store.prune import RetentionTask
 from ocigate.translate.sanitize.profile import profiles_with
 
 log = logging.getLogger("ocigate")
@@ -76,6 +78,8 @@ class Runtime:
     secrets: dict[str, SecretPair] = field(default_factory=dict)
     """Per API-key provider, its key's secrets (which serves, which Oracle rejected)."""
     _listings: ListingReporter = field(default_factory=ListingReporter)
+    retention: RetentionTask = field(init=False)
+    """Prunes usage, audit and stored responses past ``retention:`` in the background."""
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -89,6 +93,7 @@ class Runtime:
             usage_writer=self.storage.usage_writer(),
             on_usage=self._count_tokens,
         )
+        self.retention = RetentionTask(self.settings, self.storage.database)
 
     async def start(self) -> None:
         settings = self.settings
@@ -135,6 +140,7 @@ class Runtime:
             )
         announce(settings, self.emulator, providers)
         await self.governance.start()
+        self.retention.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
         settle_heap()
@@ -279,6 +285,7 @@ class Runtime:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        await self.retention.close()
         await self.governance.close()  # usage and audit flushed before the database closes
         if self.session is not None:
             await self.session.close()

@@ -1,4 +1,4 @@
-"""The ``ocigate`` command: serve, emulator, models, doctor, vscode, postman."""
+"""The ``ocigate`` command: serve, emulator, models, doctor, vscode, postman, keys, usage, prune."""
 
 from __future__ import annotations
 
@@ -69,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(postman)
 
     from ocigate.cli.keys import add_parsers
+    from ocigate.cli.prune import add_parser as add_prune
 
     add_parsers(commands, _add_config)
+    add_prune(commands, _add_config)
     return parser
 
 
@@ -94,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocigate.cli.keys import run
 
         return run(args)
+    if args.command == "prune":
+        from ocigate.cli.prune import run as run_prune
+
+        return run_prune(args)
     if args.command == "postman":
         from ocigate.clients.postman import postman_command
 

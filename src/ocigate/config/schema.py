@@ -18,6 +18,7 @@ from typing import Any
 
 from ocigate.config.diagnostics import nearest_names
 from ocigate.config.providers import DEDICATED_FIELDS, PROVIDER_FIELDS
+from ocigate.config.retention import RETENTION_FIELDS
 from ocigate.config.routing import (
     BREAKER_FIELDS,
     DEPLOYMENT_FIELDS,
@@ -68,6 +69,7 @@ SCHEMA = fields(
     models=Each(fields(*ROUTE_FIELDS, deployments=Items(fields(*DEPLOYMENT_FIELDS)))),
     request_rules=Each(fields(*RULE_FIELDS)),
     prices=Each(fields(*PRICE_FIELDS)),
+    retention=fields(*RETENTION_FIELDS),
 )
 
 

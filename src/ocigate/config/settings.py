@@ -29,6 +29,7 @@ from ocigate.config.providers import (
     split_models,
     with_timeouts,
 )
+from ocigate.config.retention import RetentionSettings, read_retention
 from ocigate.config.routing import RoutingSettings, read_routing
 from ocigate.config.rules import RequestRule, read_request_rules
 from ocigate.config.schema import unknown_keys
@@ -85,6 +86,7 @@ class Settings:
     """Keep request and response bodies in the audit log, secrets redacted."""
     prices: Mapping[str, Price] = field(default_factory=dict)
     """The operator's ``prices:`` (USD per million tokens), on top of the defaults in ``pricing.py``."""
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -128,6 +130,8 @@ def load_settings(
     problems += found
     prices, found = parse_prices(document.get("prices"))
     problems += found
+    retention, found = read_retention(document, env)
+    problems += found
     diagnostics = [
         *(Diagnostic("error", None, _located(file, problem)) for problem in problems),
         *(replace(d, message=_located(file, d.message)) for d in diagnostics),
@@ -160,6 +164,7 @@ def load_settings(
         audit=_flag(env.get("OCIGATE_AUDIT")),
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
         prices=prices,
+        retention=retention,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 

@@ -1,4 +1,24 @@
-"""Logging set-up, with secrets redacted from every record whatever logged it."""
+"""Logging set-up, with secrets redacted from every record whatever logged it.
+
+:func:`redact` is the one redactor: the log formatter runs it on every line, and the audit log on every body it
+keeps (``governance/audit.py``). It masks the value and keeps the words that say what the value was, so that a
+reader still sees which credential was sent::
+
+    Authorization: Bearer abc        ->  Authorization: Bearer [redacted]
+    x-api-key: abc / api-key=abc     ->  x-api-key: [redacted] / api-key=[redacted]
+    {"api_key": "abc"}               ->  {"api_key": "[redacted]"}
+    sk-abc123 / ogk-abc123           ->  sk-[redacted] / ogk-[redacted]
+    -----BEGIN … PRIVATE KEY-----…   ->  [redacted]
+
+A virtual key's display form (``ogk-`` and its 8-character prefix, then "…") is what logs are meant to show, and
+is kept.
+
+Why the matches are collected at every position and their masks merged, rather than substituted in one pass:
+one pattern's match would otherwise swallow the start of another's (in ``Bearer x-api-key: SECRET`` the bearer
+token is ``x-api-key:``, and a single pass would then resume after it and keep ``SECRET``). Masking the union of
+every match's span hides the secret whichever forms are nested, and, as no pattern matches ``[redacted]`` as a
+value, redacting twice changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +26,72 @@ import logging
 import re
 import sys
 
-_SECRETS = re.compile(
-    r"(?i)(bearer\s+)[^\s\"',]+"
-    r"|\bsk-[A-Za-z0-9_\-]{4,}"
-    r"|(\"?(?:api[_-]?key|authorization|x-api-key|master[_-]?key)\"?\s*[:=]\s*\"?)[^\s\"',]+"
-)
+MARK = "[redacted]"
 
-_VIRTUAL_KEY = re.compile(r"\b(ogk-)[A-Za-z0-9_\-]{4,}")  # the gateway's own keys keep their visible "ogk-"
+# A bare value (header, querystring, ``key=value``) runs to the next space, quote, separator or bracket. It never
+# starts with "[", so an already masked value is left alone.
+_TOKEN = r"[^\s\"'`,;&\\<>\[\]{}|]+"
+_SCHEME = r"(?:bearer|basic)[ \t]+"
+# Names whose value is a secret, as headers, JSON fields, querystring parameters or environment variables.
+# ``_`` or ``-`` may precede them (``ORACLE_API_KEY``, ``x-api-key``, ``client_secret``, ``access_token``).
+_NAME = (
+    r"(?<![A-Za-z0-9])(?:api[-_]?key|authorization|master[-_]?key|password|passwd|secret|private[-_]key"
+    r"|key[-_]content|pass[-_]?phrase|pepper|token)(?![A-Za-z0-9])"
+)
+# A field's value: a double- or single-quoted string (JSON, Python reprs; to the end of the text when the closing
+# quote was cut off), a string quoted with escaped quotes (JSON inside a JSON string), or a bare value. A scheme
+# word at its start is kept; the atomic group stops the bare form from backtracking to mask "Bearer" itself and
+# keep the token after it.
+_VALUE = (
+    rf"(?:\"(?:{_SCHEME})?(?P<dq>(?:[^\"\\]|\\.)*)"
+    rf"|'(?:{_SCHEME})?(?P<sq>[^']*)"
+    rf"|\\\"(?:{_SCHEME})?(?P<eq>(?:[^\\]|\\[^\"])*)"
+    rf"|(?>(?:{_SCHEME})?)(?P<bare>{_TOKEN}))"
+)
+_FORMS = re.compile(
+    r"(?=[abkmopst-])(?=(?:"  # the first guard, on the forms' first letters, makes most positions fail at once
+    rf"{_NAME}(?:\\?[\"'])?[ \t]*[:=][ \t]*{_VALUE}"
+    rf"|(?<![A-Za-z0-9]){_SCHEME}(?P<scheme>{_TOKEN})"
+    rf"|(?<![A-Za-z0-9])(?:sk|ogk)-(?![A-Za-z0-9_-]{{8}}\u2026)(?P<prefixed>{_TOKEN})"
+    # A private key goes whole, its BEGIN and END lines too: a mask inside it could cover its END line, and the
+    # block would then run to the end of the text on a second pass.
+    r"|(?P<pem>-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[\s\S]*))"
+    r"))",
+    re.IGNORECASE,
+)
+_GROUPS = ("dq", "sq", "eq", "bare", "scheme", "prefixed", "pem")
+# Words of which every form holds one: text without any (most log lines) is returned at once.
+_HINTS = ("key", "auth", "secret", "passw", "phrase", "pepper", "token", "bearer", "basic", "sk-", "ogk-", "-----begin")
 
 
 def redact(text: str) -> str:
-    """Replace bearer tokens, ``sk-`` secrets and key-valued fields with a marker."""
-
-    def mask(match: re.Match[str]) -> str:
-        prefix = match.group(1) or match.group(2) or ""
-        return f"{prefix}[redacted]"
-
-    return _VIRTUAL_KEY.sub(r"\1[redacted]", _SECRETS.sub(mask, text))
+    """``text`` with every secret value replaced by ``[redacted]``; idempotent."""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _HINTS):
+        return text
+    spans: list[tuple[int, int]] = []
+    for match in _FORMS.finditer(text):
+        for group in _GROUPS:
+            start, end = match.span(group)
+            if end > start:
+                spans.append((start, end))
+                break
+    if not spans:
+        return text
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces: list[str] = []
+    done = 0
+    for start, end in merged:
+        pieces += (text[done:start], MARK)
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 class RedactingFormatter(logging.Formatter):

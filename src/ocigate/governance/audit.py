@@ -15,7 +15,6 @@ A disabled log (``AuditLog(None)``) costs one attribute check per request.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -23,29 +22,13 @@ from ocigate.core.logs import redact
 from ocigate.governance.keys import KeyRecord
 from ocigate.governance.usage import BatchWriter
 
-# What ocigate.core.logs.redact does not know: virtual keys, private keys, OCI signing-key fields and the usual
-# names of secret-valued JSON fields.
-_MORE_SECRETS = re.compile(
-    r"\bogk-[A-Za-z0-9_\-]{4,}"
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----"
-    r"|(\"(?:password|passwd|secret|client_secret|private_key|key_content|pass_phrase|access_token|refresh_token"
-    r"|id_token|token|session_token)\"\s*:\s*\")[^\"]*",
-    re.IGNORECASE | re.DOTALL,
-)
-
 
 def redact_body(raw: bytes | str, limit: int = 65536) -> str:
-    """A body fit to keep: decoded, secrets replaced with ``[redacted]``, cut to ``limit`` characters."""
+    """A body fit to keep: decoded, secrets masked by :func:`ocigate.core.logs.redact` (the log's own redactor),
+    cut to ``limit`` characters."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     cut = len(text) > 4 * limit
     text = redact(text[: 4 * limit])  # redact before cutting, so that no secret is cut in half and kept
-
-    def mask(match: re.Match[str]) -> str:
-        if match.group(1):
-            return f"{match.group(1)}[redacted]"
-        return "ogk-[redacted]" if match.group(0).lower().startswith("ogk-") else "[redacted private key]"
-
-    text = _MORE_SECRETS.sub(mask, text)
     if cut or len(text) > limit:
         text = text[:limit] + "…[truncated]"
     return text

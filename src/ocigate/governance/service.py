@@ -13,29 +13,26 @@ usage record (and one audit row when the audit log is on) and settles the limits
 outcome. :meth:`Governance.close` flushes the usage and audit writers before the database closes, so after a
 graceful stop the records equal the requests served.
 
-:class:`GatewayAuth` accepts the master key or a virtual key on ``/v1`` (the record goes in
-``request.state["key"]``) and the master key only on ``/admin``.
+:class:`~ocigate.governance.auth.GatewayAuth` accepts the master key or a virtual key on ``/v1`` and the master key
+only on ``/admin``; what it refuses, :meth:`Governance.audit_refusal` records.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ocigate.catalog.models import ModelInfo, find_model
-from ocigate.core.errors import AuthenticationFailed, GatewayError
+from ocigate.core.errors import GatewayError
 from ocigate.core.ids import next_id
-from ocigate.governance.auth import presented_key
 from ocigate.governance.keys import (
     BudgetUnit,
     KeyCache,
     KeyHasher,
     KeyRecord,
-    is_virtual_key,
     model_allowed,
     model_refused,
 )
@@ -246,6 +243,34 @@ class Governance:
             )
         )
 
+    def audit_refusal(
+        self, request: Request, error: GatewayError, duration_ms: float, key: KeyRecord | None, key_prefix: str | None
+    ) -> None:
+        """One audit row for a request refused at authentication: a 401 (no key, a wrong key, a revoked or expired
+        one) or a 403 on ``/admin`` for a team key. A virtual key is named by its record, or by its visible prefix
+        when no key has that secret; any other key presented is not named at all. The row keeps the error the
+        client got as its response body: the gateway's own words, which say why it refused."""
+        if self.audit is None:
+            return
+        from ocigate.governance.audit import AuditRecord, redact_body
+
+        self.audit.submit(
+            AuditRecord(
+                created_at=time.time(),
+                request_id=request.id,
+                method=request.method,
+                path=request.path,
+                status=error.status,
+                duration_ms=duration_ms,
+                key_id=key.id if key else None,
+                key_prefix=key.prefix if key else key_prefix,
+                team=key.team if key else None,
+                user=key.user if key else None,
+                client=request.client_host,
+                response_body=redact_body(error.to_json()),
+            )
+        )
+
     def audit_access(self, request: Request, status: int, subject: str) -> None:
         """One audit row for a read or delete of something stored (a stored response), with the key that asked."""
         if self.audit is None:
@@ -290,37 +315,3 @@ def _where(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
-
-
-class GatewayAuth:
-    """``/v1``: the master key or an active virtual key; ``/admin``: the master key only."""
-
-    def __init__(self, master_key: str, governance: Governance) -> None:
-        self._expected = master_key.encode("utf-8")
-        self._governance = governance
-
-    async def __call__(self, request: Request) -> None:
-        path = request.path
-        admin = path.startswith("/admin")
-        if not (admin or path.startswith("/v1")):
-            return
-        if admin and request.method == "GET" and path in ("/admin", "/admin/"):
-            return  # the admin page itself: its script asks for the master key and sends it on every call
-        key = presented_key(request)
-        if key is None:
-            raise AuthenticationFailed(
-                "No API key was presented. Send the gateway's key as 'Authorization: Bearer <key>' or 'x-api-key'."
-            )
-        if hmac.compare_digest(key.encode("utf-8"), self._expected):
-            return
-        if not is_virtual_key(key):
-            raise AuthenticationFailed("The API key presented to the gateway is not valid.")
-        record = await self._governance.cache.authenticate(key)
-        if admin:
-            raise GatewayError(
-                f"The key {record.display} is a team key; the admin API needs the gateway's master key.",
-                status=403,
-                type="permission_error",
-                code="master_key_required",
-            )
-        request.state["key"] = record

@@ -5,33 +5,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ocigate.app.runtime import Gateway
-from ocigate.store.database import default_url, open_engine
-from tests.support.databases import postgres_database, redis_client
+from tests.support.databases import database_url, engine, redis_client
 from tests.support.governance import Admin, gateway_env
 from tests.support.servers import ServerThread, start_gateway
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield default_url(str(tmp_path / "data"))
-    else:
-        with postgres_database() as url:
-            yield url
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = await open_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -56,3 +37,6 @@ def governed(emulator: ServerThread) -> Iterator[tuple[ServerThread, Gateway, Ad
     server, app = start_gateway(gateway_env(emulator))
     yield server, app, Admin(server.url)
     server.stop()
+
+
+__all__ = ["database_url", "engine"]

@@ -90,9 +90,8 @@ def test_a_document_that_is_not_a_mapping_is_an_error(tmp_path: Path) -> None:
         ),
         ("prices:\n  m: {inptu: 1}\n", "2:7: unknown setting 'inptu' in prices.m; did you mean 'input'?"),
         (
-            "retention:\n  days: 3\n",
-            "1:1: unknown setting 'retention' at the top level; the settings here are "
-            "providers, routing, models, request_rules, prices.",
+            "retention:\n  usage_dayz: 3\n",
+            "2:3: unknown setting 'usage_dayz' in retention; did you mean 'usage_days'?",
         ),
     ],
 )
