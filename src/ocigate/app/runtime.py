@@ -25,6 +25,7 @@ import aiohttp
 from ocigate import __version__
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.routes import mount_model_routes, mount_service_routes
+from ocigate.app.emulated import emulator_providers
 from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
@@ -101,18 +102,7 @@ class Runtime:
         providers = list(settings.providers)
         if settings.uses_emulator:
             self.emulator = await start_emulator(settings.emulator_region)
-            providers = [
-                ProviderConfig(
-                    name="oracle",
-                    type="oracle",
-                    base_url=self.emulator.base_url,
-                    api_key=self.emulator.api_key,
-                    models=tuple(self.emulator.models),
-                    region=self.emulator.region,
-                    source="emulator",
-                    timeouts=settings.routing.timeouts,
-                )
-            ]
+            providers = emulator_providers(self.emulator, settings.routing.timeouts)
         for config in providers:
             errors = [d for d in check_provider(config) if d.level == "error"]
             provider = None
@@ -305,7 +295,7 @@ class Runtime:
                 "%d models. Set ORACLE_API_KEY and ORACLE_REGION (or ORACLE_BASE_URL) to use Oracle.",
                 self.emulator.region,
                 self.emulator.base_url,
-                len(self.emulator.models),
+                len(self.emulator.models) + len(self.emulator.native_models),
             )
         else:
             for config in providers:
