@@ -24,6 +24,7 @@ import aiohttp
 
 from ocigate import __version__
 from ocigate.api.models import HealthRoutes, ModelRoutes
+from ocigate.api.openapi import openapi_json
 from ocigate.api.routes import mount_model_routes, mount_service_routes
 from ocigate.app.emulated import emulator_providers
 from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
@@ -374,6 +375,7 @@ def create_app(settings: Settings) -> Gateway:
     pipeline = Pipeline(routes, dispatcher, governance)
     mount_model_routes(router, pipeline, runtime.response_store, profiles, recording=governance.recording)
     mount_service_routes(router, ModelRoutes(registry), health)
+    router.add("GET", "/openapi.json", openapi_json)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes
 
