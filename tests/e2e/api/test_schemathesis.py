@@ -58,7 +58,7 @@ KNOWN_5XX = {
     "createChatCompletion": "a message whose role is an object reaches the upstream, which fails (500) and is "
     "retried until its circuit opens (503 circuit_open for every key)",
     "createResponse": "an input item whose role is a list, or whose call_id is an object: 500",
-    "usageReport": "by=day,day (a group repeated): plain-text 500",
+    "usageReport": "by=day,day (a group repeated): 500 internal_error",
 }
 """The operations where this run finds a 5xx today (issue 11, findings 7, 8 and 9), and what it finds."""
 # Served by the bundled emulator, by kind: positive examples aim their `model` at these.
