@@ -73,3 +73,15 @@ def start_gateway(env: Mapping[str, str], *, config_file: str | None = None) -> 
 GatewayFactory = Callable[..., tuple[ServerThread, Gateway]]
 """The ``gateway_factory`` fixture: ``factory(env, config_file=None)`` starts a gateway, stopped at the session's
 end."""
+
+
+def access_lines(app: Gateway, needle: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+    """The gateway's access lines containing ``needle``, once at least ``count`` of them were written (a line is
+    written when its answer has been sent, which the client may see first), or what there is after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        app.runtime.access_log.flush()
+        lines = [line for line in app.runtime.access_log.recent if needle in line]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)

@@ -23,7 +23,7 @@ def announce(settings: Settings, emulator: EmbeddedEmulator | None, providers: l
             "%d models. Set ORACLE_API_KEY and ORACLE_REGION (or ORACLE_BASE_URL) to use Oracle.",
             emulator.region,
             emulator.base_url,
-            len(emulator.models),
+            len(emulator.models) + len(emulator.native_models),
         )
     else:
         for config in providers:

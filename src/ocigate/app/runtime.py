@@ -22,8 +22,10 @@ import aiohttp
 
 from ocigate import __version__
 from ocigate.api.models import HealthRoutes, ModelRoutes
+from ocigate.api.openapi import openapi_json
 from ocigate.api.routes import mount_model_routes, mount_service_routes
 from ocigate.app.announce import ListingReporter, announce
+from ocigate.app.emulated import emulator_providers
 from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
 from ocigate.config.settings import ProviderConfig, Settings
@@ -108,18 +110,7 @@ class Runtime:
         providers = list(settings.providers)
         if settings.uses_emulator:
             self.emulator = await start_emulator(settings.emulator_region)
-            providers = [
-                ProviderConfig(
-                    name="oracle",
-                    type="oracle",
-                    base_url=self.emulator.base_url,
-                    api_key=self.emulator.api_key,
-                    models=tuple(self.emulator.models),
-                    region=self.emulator.region,
-                    source="emulator",
-                    timeouts=settings.routing.timeouts,
-                )
-            ]
+            providers = emulator_providers(self.emulator, settings.routing.timeouts)
         for config in providers:
             errors = [d for d in check_provider(config) if d.level == "error"]
             provider = None
@@ -347,6 +338,7 @@ def create_app(settings: Settings) -> Gateway:
     pipeline = Pipeline(routes, dispatcher, governance)
     mount_model_routes(router, pipeline, runtime.storage.response_store, profiles, governance)
     mount_service_routes(router, ModelRoutes(registry), health)
+    router.add("GET", "/openapi.json", openapi_json)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes
 

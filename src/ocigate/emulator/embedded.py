@@ -1,4 +1,8 @@
-"""The bundled emulator, started in-process on a free loopback port when no Oracle provider is configured."""
+"""The bundled emulator, started in-process on a free loopback port when no Oracle provider is configured.
+
+It serves two of Oracle's APIs, as Oracle does: the OpenAI-compatible one (chat and Responses) and the native one,
+which alone has embeddings and rerank (``embedText``, ``rerankText``); the gateway reaches them as two providers.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,35 @@ import uvicorn
 
 from ocigate.core.server import NestedServer
 
+EMULATOR_COMPARTMENT = "ocid1.compartment.oc1..emulator"
+"""The compartment the native requests name: the emulator accepts any under an API key, Oracle wants one."""
+
 
 @dataclass(slots=True)
 class EmbeddedEmulator:
     server: uvicorn.Server
     task: asyncio.Task[None]
     base_url: str
+    """The OpenAI-compatible base (``…/20231130/actions/v1``)."""
     api_key: str
     models: list[str]
+    """The chat models of the OpenAI-compatible base."""
     region: str
+    native_url: str
+    """The native API's root (``type: oci`` providers add ``/20231130/actions/…``)."""
+    native_models: list[str]
+    """The embedding and rerank models of the native API, which the OpenAI-compatible base does not serve."""
 
     async def stop(self) -> None:
         self.server.should_exit = True
         await self.task
+
+
+def native_model_ids(region: str) -> list[str]:
+    """The embedding and rerank models Oracle offers in ``region``, in catalogue order."""
+    from ocigate.emulator import MODELS
+
+    return [m.id for m in MODELS if not m.chat and region in m.regions]
 
 
 async def start_emulator(region: str) -> EmbeddedEmulator:
@@ -47,6 +67,14 @@ async def start_emulator(region: str) -> EmbeddedEmulator:
         if task.done():
             task.result()
         await asyncio.sleep(0.005)
+    root = f"http://127.0.0.1:{port}"
     return EmbeddedEmulator(
-        server, task, f"http://127.0.0.1:{port}/20231130/actions/v1", DEFAULT_KEY, chat_model_ids(region), region
+        server,
+        task,
+        f"{root}/20231130/actions/v1",
+        DEFAULT_KEY,
+        chat_model_ids(region),
+        region,
+        root,
+        native_model_ids(region),
     )

@@ -6,7 +6,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support.servers import CHICAGO_KEY, GatewayFactory, ServerThread
+from tests.support.servers import CHICAGO_KEY, GatewayFactory, ServerThread, access_lines
 
 TOOLS = [
     {
@@ -137,8 +137,7 @@ def test_responses_are_in_the_access_log(emulator: ServerThread, gateway_factory
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
     raw = client.responses.with_raw_response.create(model="meta.llama-3.3-70b-instruct", input="hello")
     list(client.responses.create(model="meta.llama-3.3-70b-instruct", input="hello", stream=True))
-    app.runtime.access_log.flush()
-    lines = [line for line in app.runtime.access_log.recent if "path=/v1/responses" in line]
+    lines = access_lines(app, "path=/v1/responses", 2)
     assert len(lines) == 2 and f"request_id={raw.headers['x-request-id']}" in lines[0]
     assert "stream=no status=200" in lines[0] and "stream=yes status=200" in lines[1]
     assert f"opc-request-id={raw.headers['opc-request-id']}" in lines[0]

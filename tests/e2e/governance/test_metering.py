@@ -17,7 +17,7 @@ import pytest
 from ocigate.app.runtime import Gateway
 from ocigate.emulator import EmulatorConfig
 from tests.support.governance import MASTER, MODEL, Admin, chat, gateway_env
-from tests.support.servers import ServerThread, start_emulator, start_gateway
+from tests.support.servers import ServerThread, access_lines, start_emulator, start_gateway
 
 EMBED = "cohere.embed-v4.0"
 
@@ -113,12 +113,7 @@ def test_the_access_log_names_the_key_by_its_prefix_only(governed: tuple[ServerT
     _, app, admin = governed
     created = admin.create(name="logged")
     chat(admin.client(created["secret"]))
-    deadline = time.monotonic() + 5  # the line is written once the answer was sent, which the client may see first
-    lines: list[str] = []
-    while not lines and time.monotonic() < deadline:
-        app.runtime.access_log.flush()
-        lines = [line for line in app.runtime.access_log.recent if created["display"] in line]
-        time.sleep(0.02)
+    lines = access_lines(app, created["display"])
     assert lines and all(created["secret"] not in line for line in app.runtime.access_log.recent)
 
 

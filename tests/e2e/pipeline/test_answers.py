@@ -3,14 +3,12 @@ model route answers through the same pipeline (the same headers on chat, Respons
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import openai
 import pytest
 
 from ocigate.app.runtime import Gateway
-from tests.support.servers import GatewayFactory, ServerThread
+from tests.support.servers import GatewayFactory, ServerThread, access_lines
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +26,7 @@ def logged(emulator: ServerThread, gateway_factory: GatewayFactory) -> tuple[Ser
 
 
 def _lines(app: Gateway, request_id: str) -> list[str]:
-    """The access lines of one request: written once its answer was sent, which the client may see first."""
-    deadline = time.monotonic() + 5
-    while True:
-        app.runtime.access_log.flush()
-        lines = [line for line in app.runtime.access_log.recent if f"request_id={request_id} " in line]
-        if lines or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.02)
+    return access_lines(app, f"request_id={request_id} ")
 
 
 @pytest.mark.parametrize(
