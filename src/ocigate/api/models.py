@@ -11,6 +11,7 @@ from ocigate.catalog.metadata import model_metadata
 from ocigate.core.asgi import Request, Response, json_response
 from ocigate.core.errors import AuthenticationFailed, ModelNotFound, NotFound
 from ocigate.governance.auth import presented_key
+from ocigate.governance.keys import visible_models
 from ocigate.routing.registry import ModelEntry, Registry
 
 
@@ -46,14 +47,18 @@ class ModelRoutes:
         }
 
     async def list(self, request: Request) -> Response:
-        data = [self._card(entry, self._public_id(entry)) for entry in self._registry.entries()]
+        """The models the caller may use: all of them for the master key, a team key's allowed ones."""
+        visible = visible_models(request.state.get("key"))
+        cards = [self._card(entry, self._public_id(entry)) for entry in self._registry.entries()]
+        data = cards if visible is None else [card for card in cards if visible(card["id"])]
         return json_response({"object": "list", "data": data})
 
     async def get(self, request: Request) -> Response:
         model = request.path_tail
+        visible = visible_models(request.state.get("key"))
         entry = self._registry.find(model)
-        if entry is None:
-            raise ModelNotFound(self._registry.unknown_message(model), param="model")
+        if entry is None or (visible is not None and not visible(model)):
+            raise ModelNotFound(self._registry.unknown_message(model, visible), param="model")
         return json_response(self._card(entry, model))
 
 
@@ -102,18 +107,28 @@ class HealthRoutes:
         started = bool(self._is_ready())
         ready = started and any(p["in_service"] and p["models"] for p in providers)
         status = "ready" if ready else ("no models" if started else "starting")
-        body: dict[str, object] = {"status": status, "providers": providers}
+        body: dict[str, object] = {"status": status}
+        if not self._is_master(request):
+            # Providers, regions, circuits and secrets' state are the operator's: others learn only whether to
+            # send traffic (a load balancer needs no more).
+            return json_response(body, 200 if ready else 503)
+        body["providers"] = providers
         if self._resilience is not None:
             body["deployments"] = self._resilience.deployments()
             body["secrets"] = self._resilience.secrets()
         return json_response(body, 200 if ready else 503)
 
+    def _is_master(self, request: Request) -> bool:
+        """The master key was presented, or the gateway has none (loopback only)."""
+        if self._master_key is None:
+            return True
+        key = presented_key(request)
+        return key is not None and hmac.compare_digest(key.encode("utf-8"), self._master_key)
+
     async def metrics(self, request: Request) -> Response:
         """Prometheus text (or OpenMetrics when asked for), behind the master key when one is set."""
-        if self._master_key is not None:
-            key = presented_key(request)
-            if key is None or not hmac.compare_digest(key.encode("utf-8"), self._master_key):
-                raise AuthenticationFailed("/metrics needs the gateway's key as 'Authorization: Bearer <key>'.")
+        if not self._is_master(request):
+            raise AuthenticationFailed("/metrics needs the gateway's key as 'Authorization: Bearer <key>'.")
         if self._resilience is None:
             raise NotFound("No metrics are collected.")
         body, content_type = self._resilience.render_metrics(request.headers.get("accept", ""))

@@ -94,6 +94,7 @@ class Runtime:
             self.storage.governance_stores,
             usage_writer=self.storage.usage_writer(),
             on_usage=self._count_tokens,
+            has_keys=self.storage.has_keys,
         )
         self.retention = RetentionTask(self.settings, self.storage.database)
 
@@ -351,7 +352,7 @@ def create_app(settings: Settings) -> Gateway:
         else:
             await runtime.stop()
 
-    prepare = GatewayAuth(settings.master_key, runtime.governance) if settings.master_key else None
+    prepare = GatewayAuth(settings.master_key or "", runtime.governance)
     app = router.asgi(
         prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes, answered=runtime.access_log.answer
     )

@@ -9,6 +9,9 @@ imports the store, which sits above it.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ocigate.app.heap import settle_heap
@@ -55,6 +58,16 @@ class Storage:
         engine = await self.database()
         return Stores(KeyStore(engine, hasher), UsageStore(engine), AuditStore(engine))
 
+    async def has_keys(self) -> bool:
+        """Whether any team key exists. On the SQLite default it is read with the standard library (a file that
+        does not exist yet has none), so that an open gateway never loads SQLAlchemy to find out."""
+        path = sqlite_path(self.url)
+        if path is not None:
+            return await asyncio.to_thread(_sqlite_has_keys, path)
+        from ocigate.store.keys import KeyStore
+
+        return await KeyStore(await self.database(), KeyHasher("")).exists()
+
     def usage_writer(self) -> SqliteUsageWriter | None:
         """The SQLite file's own usage writer, on the SQLite default; None on another database."""
         path = sqlite_path(self.url)
@@ -63,3 +76,13 @@ class Storage:
     async def close(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
+
+
+def _sqlite_has_keys(path: str) -> bool:
+    if not Path(path).exists():
+        return False
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+        try:
+            return db.execute("SELECT 1 FROM keys LIMIT 1").fetchone() is not None
+        except sqlite3.OperationalError:  # no keys table yet: the schema was never migrated
+            return False

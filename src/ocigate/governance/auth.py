@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 NO_KEY = "No API key was presented. Send the gateway's key as 'Authorization: Bearer <key>' or 'x-api-key'."
 WRONG_KEY = "The API key presented to the gateway is not valid."
+KEYS_EXIST = " This gateway has team keys: present yours (an ogk-... key)."
 
 
 def presented_key(request: Request) -> str | None:
@@ -41,7 +42,11 @@ class GatewayAuth:
     """``/v1``: the master key or an active virtual key; ``/admin``: the master key only."""
 
     def __init__(self, master_key: str, governance: Governance) -> None:
+        """``master_key`` empty: a gateway without one (loopback only). A team key presented to it is still
+        checked and enforced (revocation, allowed models, limits, usage under its name), and once any team key
+        exists every request must present one: keys never silently stop meaning something."""
         self._expected = master_key.encode("utf-8")
+        self._open = not master_key
         self._governance = governance
 
     async def __call__(self, request: Request) -> None:
@@ -49,15 +54,19 @@ class GatewayAuth:
         admin = path.startswith("/admin")
         if not (admin or path.startswith("/v1")):
             return
-        if admin and request.method == "GET" and path in ("/admin", "/admin/"):
-            return  # the admin page itself: its script asks for the master key and sends it on every call
+        if admin and (self._open or (request.method == "GET" and path in ("/admin", "/admin/"))):
+            return  # no admin API without a master key; the admin page's script sends the key on every call
         started = time.perf_counter()
         key = presented_key(request)
         record: KeyRecord | None = None
         try:
+            if self._open and not (key is not None and is_virtual_key(key)):
+                if await self._governance.keys_required():
+                    raise AuthenticationFailed((NO_KEY if key is None else WRONG_KEY) + KEYS_EXIST)
+                return
             if key is None:
                 raise AuthenticationFailed(NO_KEY)
-            if hmac.compare_digest(key.encode("utf-8"), self._expected):
+            if not self._open and hmac.compare_digest(key.encode("utf-8"), self._expected):
                 return
             if not is_virtual_key(key):
                 raise AuthenticationFailed(WRONG_KEY)

@@ -166,10 +166,20 @@ class KeyRecord:
 
 
 def model_allowed(record: KeyRecord, model: str) -> bool:
+    """Whether the key may use ``model``: a name or pattern of its ``allowed_models`` matches the name as sent,
+    or its model part when it names a provider (``oracle/xai.grok-3`` is allowed by ``xai.*``)."""
     allowed = record.allowed_models
     if not allowed or model in allowed:
         return True
-    return any(fnmatchcase(model, pattern) for pattern in allowed)
+    bare = model.partition("/")[2]
+    return any(fnmatchcase(model, pattern) or (bare and fnmatchcase(bare, pattern)) for pattern in allowed)
+
+
+def visible_models(record: KeyRecord | None) -> Callable[[str], bool] | None:
+    """The filter of what a key may see in listings and model errors; None: everything."""
+    if record is None or not record.allowed_models:
+        return None
+    return lambda model: model_allowed(record, model)
 
 
 def model_refused(record: KeyRecord, model: str) -> GatewayError:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ocigate.catalog.models import ModelInfo, find_model
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from ocigate.governance.audit import AuditRecord
 
 log = logging.getLogger("ocigate.governance.service")
+KEYS_RECHECK_S = 5.0
 DEFAULT_MAX_OUTPUT = 1024
 """The output tokens reserved for a request that does not say how many it wants."""
 
@@ -63,11 +65,13 @@ class Governance:
         *,
         usage_writer: UsageWriter | None = None,
         on_usage: Callable[[UsageRecord], None] | None = None,
+        has_keys: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """``stores``: opens the key, usage and audit tables (``app`` builds them on the gateway's database), called
         once, on first need. ``usage_writer``: where usage records go instead of the usage table (the embedded
-        SQLite default's writer). ``on_usage``: sees every settled usage record (the token metrics). Nothing is
-        connected until :meth:`start`."""
+        SQLite default's writer). ``on_usage``: sees every settled usage record (the token metrics). ``has_keys``:
+        whether any team key exists (asked only by a gateway without a master key). Nothing is connected until
+        :meth:`start`."""
         self.settings = settings
         self._open_stores = stores
         self.on_usage = on_usage
@@ -88,6 +92,27 @@ class Governance:
             BatchWriter(self._insert_audit, name="audit") if settings.audit else None
         )
         self._audit_bodies = settings.audit_bodies
+        self._has_keys = has_keys
+        self._keys_exist = False
+        self._keys_checked = -math.inf
+
+    async def keys_required(self) -> bool:
+        """For a gateway without a master key: whether team keys exist, so that every request must present one.
+        Once true it stays true; false is asked again every ``KEYS_RECHECK_S`` (a key created meanwhile with
+        ``ocigate keys create`` is enforced within that)."""
+        if self._keys_exist or self._has_keys is None:
+            return self._keys_exist
+        now = time.monotonic()
+        if now - self._keys_checked < KEYS_RECHECK_S:
+            return False
+        self._keys_checked = now
+        self._keys_exist = await self._has_keys()
+        if self._keys_exist:
+            log.warning(
+                "team keys exist but OCIGATE_MASTER_KEY is not set: every request must present an active team key; "
+                "set OCIGATE_MASTER_KEY to administer the keys"
+            )
+        return self._keys_exist
 
     async def start(self) -> None:
         """Connects Redis when configured (limits, leases and key announcements shared by every instance), and

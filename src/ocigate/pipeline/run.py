@@ -15,9 +15,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ocigate.core.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Request, Response, StreamingResponse, stream_failure
-from ocigate.core.errors import GatewayError, InvalidRequest
+from ocigate.core.errors import GatewayError, InvalidRequest, ModelNotFound
 from ocigate.core.notes import AccessNote
 from ocigate.core.sse import encode_event
+from ocigate.governance.keys import visible_models
 from ocigate.governance.metering import Meter
 from ocigate.governance.service import Governance
 from ocigate.pipeline.endpoint import Call, Endpoint, Plan
@@ -47,7 +48,14 @@ class Pipeline:
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         endpoint.check(payload)
         note = request.note = AccessNote(model=model, stream=payload.get("stream") is True)
-        routed = self._routes.resolve(model)
+        try:
+            routed = self._routes.resolve(model)
+        except ModelNotFound:
+            visible = visible_models(request.state.get("key"))
+            if visible is None:
+                raise
+            # A team key learns only of the models it may use.
+            raise ModelNotFound(self._routes.registry.unknown_message(model, visible), param="model") from None
         require_kind(model, routed.kind, endpoint.kind, endpoint.path)
         meter = await self._governance.admit(request, endpoint.name, model, payload, len(body))
         if meter.key is not None:

@@ -14,6 +14,7 @@ deployments), else a route of the one deployment the registry names, made on fir
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ocigate.catalog.metadata import ModelKind, model_kind
@@ -124,8 +125,9 @@ class Registry:
             return None
         return state, ModelEntry(upstream, state.name, state.type, "unlisted", model_kind(upstream))
 
-    def unknown_message(self, model: str) -> str:
-        known = sorted({entry.id for entry in self.entries()})
+    def unknown_message(self, model: str, visible: Callable[[str], bool] | None = None) -> str:
+        """Why ``model`` is not served, listing the models there are (those ``visible`` lets through)."""
+        known = sorted({entry.id for entry in self.entries() if visible is None or visible(entry.id)})
         listing = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "") if known else "none"
         unread = [state for state in self.states if state.listing_error]
         reasons = "".join(
@@ -185,6 +187,7 @@ class RouteTable:
     """
 
     def __init__(self, registry: Registry, router: Router) -> None:
+        self.registry = registry
         self._registry = registry
         self.router = router
         self._kinds: dict[str, ModelKind] = {}

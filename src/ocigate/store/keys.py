@@ -118,6 +118,11 @@ class KeyStore:
             row = (await conn.execute(select(keys).where(keys.c.id == key_id))).first()
         return None if row is None else _record(row._mapping)
 
+    async def exists(self) -> bool:
+        """Whether any key was ever created (revoked ones included)."""
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(keys.c.id).limit(1))).first() is not None
+
     async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(keys).where(keys.c.key_hash == key_hash))).first()

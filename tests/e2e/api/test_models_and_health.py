@@ -30,9 +30,12 @@ def test_unknown_model_404_names_it_and_how_to_add_it(client: openai.OpenAI) -> 
         client.models.retrieve("cohere.nope")
 
 
-def test_health_and_readiness_need_no_key(gateway: ServerThread) -> None:
+def test_health_and_readiness_need_no_key_but_details_need_the_master_key(gateway: ServerThread) -> None:
     assert httpx.get(f"{gateway.url}/healthz").json() == {"status": "ok"}
-    ready = httpx.get(f"{gateway.url}/readyz")
+    for key in (None, "wrong", "ogk-not-a-key"):
+        anonymous = httpx.get(f"{gateway.url}/readyz", headers={"Authorization": f"Bearer {key}"} if key else {})
+        assert anonymous.status_code == 200 and anonymous.json() == {"status": "ready"}
+    ready = httpx.get(f"{gateway.url}/readyz", headers={"Authorization": "Bearer gw-master-key"})
     assert ready.status_code == 200
     (provider,) = ready.json()["providers"]
     assert provider["in_service"] and "no /models listing" in provider["discovery"]

@@ -121,7 +121,7 @@ def test_breaker_opens_on_a_failing_region_and_routing_skips_it(
     for _ in range(12):
         raw = client.chat.completions.with_raw_response.create(model="gpt-oss", messages=HI, max_tokens=16)
         assert raw.headers["x-ocigate-deployment"] == IAD
-    ready = httpx.get(f"{server.url}/readyz")
+    ready = httpx.get(f"{server.url}/readyz", headers={"Authorization": "Bearer gw-admin"})
     assert ready.status_code == 200, "an open circuit must not make the gateway unready"
     states = {row["deployment"]: row["state"] for row in ready.json()["deployments"]}
     assert states == {ORD: "open", IAD: "closed"}
