@@ -124,7 +124,6 @@ def serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         loop=_loop(),
-        http="httptools",
         lifespan="on",
         access_log=False,
         log_config=None,
@@ -132,7 +131,7 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
         timeout_graceful_shutdown=30,
     )
-    GatewayServer(config).run()
+    GatewayServer(config, settings.http).run()
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from ocigate.catalog.regions import compat_base_url, native_base_url, region_from_url
+from ocigate.config.http import HttpLimits, read_http_limits
 from ocigate.config.oracle import (
     AUTHS,
     IAM_AUTHS,
@@ -147,6 +148,7 @@ class Settings:
     prices: Mapping[str, Price] = field(default_factory=dict)
     """The operator's ``prices:`` (USD per million tokens), on top of the defaults in ``pricing.py``."""
     extra: dict[str, Any] = field(default_factory=dict)
+    http: HttpLimits = field(default_factory=HttpLimits)
 
     @property
     def uses_emulator(self) -> bool:
@@ -360,6 +362,8 @@ def load_settings(
     providers = _with_timeouts(providers, document, routing.timeouts, diagnostics)
     prices, price_problems = parse_prices(document.get("prices"))
     diagnostics.extend(Diagnostic("error", None, problem) for problem in price_problems)
+    http, http_problems = read_http_limits(env)
+    diagnostics.extend(Diagnostic("error", None, problem) for problem in http_problems)
 
     def number(name: str, default: float) -> float:
         raw = env.get(name)
@@ -398,6 +402,7 @@ def load_settings(
         audit=_flag(env.get("OCIGATE_AUDIT")),
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
         prices=prices,
+        http=http,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
