@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -34,6 +36,11 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
 class Gateway:
     port: int
     process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode()
 
     def peak_rss_bytes(self) -> int:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -46,7 +53,8 @@ class Gateway:
 
 
 @contextmanager
-def serving(extra: dict[str, str]) -> Iterator[Gateway]:
+def serving(extra: dict[str, str], *, fd_limit: int | None = None) -> Iterator[Gateway]:
+    """``ocigate serve`` with ``extra`` environment; ``fd_limit`` is its soft and hard ``ulimit -n``."""
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         port = int(probe.getsockname()[1])
@@ -54,9 +62,15 @@ def serving(extra: dict[str, str]) -> Iterator[Gateway]:
     env.update({"OCIGATE_DATA_DIR": tempfile.mkdtemp(prefix="ocigate-limits-"), "OCIGATE_NO_ACCESS_LOG": "1", **extra})
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ocigate", "serve", "--port", str(port)], env=env, stdout=output, stderr=output
+            [sys.executable, "-m", "ocigate", "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=output,
+            preexec_fn=None
+            if fd_limit is None
+            else lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit)),
         )
-        gateway = Gateway(port, process)
+        gateway = Gateway(port, process, output)
         try:
             deadline = time.monotonic() + 30
             while _status(gateway, b"GET /readyz HTTP/1.1\r\nHost: test\r\n\r\n") != 200:
@@ -234,6 +248,25 @@ def test_connections_over_the_cap_are_refused_while_open_ones_are_served() -> No
         finally:
             for sock in held:
                 sock.close()
+
+
+def test_the_cap_fits_the_file_descriptor_limit() -> None:
+    with serving({}, fd_limit=400) as gateway:
+        time.sleep(0.2)  # the readiness probes' connections are gone
+        refused = 0
+        held = [gateway.connect() for _ in range(80)]
+        try:
+            for sock in held:
+                sock.sendall(HEALTHZ)
+                try:
+                    refused += _read_answer(sock)[0] == 503
+                except OSError:
+                    refused += 1
+        finally:
+            for sock in held:
+                sock.close()
+        assert "capping connections at 72" in gateway.output()
+    assert refused == 80 - 72
 
 
 def _flood(gateway: Gateway, stop: threading.Event, tally: list[int]) -> None:
