@@ -9,7 +9,9 @@ timer handle:
 
 - the request line and headers may take ``max_header_bytes``: the bytes are counted as they arrive, before
   httptools sees them, and only the part within the limit is parsed; beyond it the client gets 431 and the
-  connection is closed, so an oversized header never sits in memory;
+  connection is closed, so an oversized header never sits in memory. The trailer of a chunked body (headers too,
+  for httptools) gets the same limit, counted as the bytes that arrive after the last body data: these are
+  checked after each read is parsed, so a trailer may overshoot by one read (256 KiB at most);
 - a request's headers must be complete ``header_timeout_s`` after its first byte (and a new connection must send
   something within that time, or it is closed quietly), else 408 and close;
 - a request body may go ``body_timeout_s`` without progress (not counted while the gateway itself has stopped
@@ -106,7 +108,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._phase = _FRESH
         self._head_bytes = 0
+        self._since_body = 0
         self._deadline = 0.0
+        self._read_at = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due = 0.0
 
@@ -130,20 +134,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         phase = self._phase
-        if phase == _BODY:
-            self._deadline = self.loop.time() + self.limits.body_timeout_s
-        elif phase == _DONE:
+        if phase == _DONE:
             return  # answered and closing: nothing more is parsed
-        else:
-            if phase != _HEAD:  # the first byte of a request
-                self._phase = _HEAD
-                self._head_bytes = 0
-                self._watch(self.loop.time() + self.limits.header_timeout_s)
-            total = self._head_bytes + len(data)
-            if total > self.limits.max_header_bytes:
-                self._overflow(data)
-                return
-            self._head_bytes = total
+        now = self._read_at = self.loop.time()
+        if phase == _BODY:
+            self._deadline = now + self.limits.body_timeout_s
+            self._since_body += len(data)
+            super().data_received(data)
+            if self._since_body > self.limits.max_header_bytes and self._phase == _BODY:
+                self._refuse(self.too_large, "trailer over the size limit", self.cycle)
+            return
+        if phase != _HEAD:  # the first byte of a request
+            self._phase = _HEAD
+            self._head_bytes = 0
+            self._watch(now + self.limits.header_timeout_s)
+        total = self._head_bytes + len(data)
+        if total > self.limits.max_header_bytes:
+            self._overflow(data)
+            return
+        self._head_bytes = total
         super().data_received(data)
 
     def _overflow(self, data: bytes) -> None:
@@ -159,12 +168,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._phase = _BODY
-        self._deadline = self.loop.time() + self.limits.body_timeout_s
+        self._deadline = self._read_at + self.limits.body_timeout_s  # the time of the read that ends the head
+        self._since_body = 0
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._since_body = 0
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._phase = _IDLE
         super().on_message_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        self._phase = _DONE  # the connection is the WebSocket protocol's from now on
+        super().handle_websocket_upgrade()
 
     def _watch(self, deadline: float) -> None:
         """Sets the deadline, and makes sure a timer fires no later than it."""
@@ -206,6 +224,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         way. ``own_cycle`` is the refused request's cycle when the app already runs it (a late body): it sees a
         disconnect, and so cannot write after this answer."""
         self._phase = _DONE
+        if self.transport.is_closing():
+            return  # uvicorn already answered (a malformed request gets its 400) and closes
         if own_cycle is not None:
             writable = not own_cycle.response_started
             if writable:

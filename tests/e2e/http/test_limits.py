@@ -163,6 +163,25 @@ def test_an_endless_header_is_never_held_in_memory(gateway: Gateway) -> None:
     assert gateway.peak_rss_bytes() - before < 8 << 20
 
 
+def test_an_endless_trailer_after_a_chunked_body_gets_431(gateway: Gateway) -> None:
+    sent = 0
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nhello\r\n0\r\nX-Trailer: "
+        )
+        chunk = b"a" * 65536
+        deadline = time.monotonic() + 3
+        try:
+            while sent < 64 << 20 and time.monotonic() < deadline:
+                sent += sock.send(chunk)
+        except OSError:
+            pass
+        status, _, body = _read_answer(sock)
+    assert status == 431 and _error_code(body) == "request_header_fields_too_large"
+    assert sent < 16 << 20
+
+
 def test_headers_and_a_large_body_in_one_read_are_not_mistaken_for_a_large_header(gateway: Gateway) -> None:
     body = json.dumps({"model": "openai.gpt-oss-120b", "messages": [{"role": "user", "content": "x" * 200_000}]})
     head = (
