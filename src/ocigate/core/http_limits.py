@@ -4,14 +4,14 @@ uvicorn with httptools sets none of these: a header that never ends is accumulat
 each partial value into the last, so the CPU cost grows with the square of its size, while the event loop serves
 no one else), and a socket that sends half a header and stops stays open until the file-descriptor limit.
 
-:class:`LimitedHttpToolsProtocol` is uvicorn's httptools protocol with, per connection, one byte counter and one
+:class:`LimitedHttpToolsProtocol` is uvicorn's httptools protocol with, per connection, two byte counters and one
 timer handle:
 
 - the request line and headers may take ``max_header_bytes``: the bytes are counted as they arrive, before
   httptools sees them, and only the part within the limit is parsed; beyond it the client gets 431 and the
-  connection is closed, so an oversized header never sits in memory. The trailer of a chunked body (headers too,
-  for httptools) gets the same limit, counted as the bytes that arrive after the last body data: these are
-  checked after each read is parsed, so a trailer may overshoot by one read (256 KiB at most);
+  connection is closed, so an oversized header never sits in memory. The trailer of a chunked body, which httptools
+  accumulates the same way, gets the same limit, counted as the bytes that arrive after the last body data; these
+  are checked after each read is parsed, so a trailer may overshoot by one read (256 KiB at most);
 - a request's headers must be complete ``header_timeout_s`` after its first byte (and a new connection must send
   something within that time, or it is closed quietly), else 408 and close;
 - a request body may go ``body_timeout_s`` without progress (not counted while the gateway itself has stopped
