@@ -64,7 +64,7 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
         timeout_graceful_shutdown=30,
     )
-    GatewayServer(config).run(sockets=sockets)
+    GatewayServer(config, settings.http).run(sockets=sockets)
     return 0
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ocigate.config.diagnostics import Diagnostic
+from ocigate.config.http import HttpLimits, read_http_limits
 from ocigate.config.prices import Price, parse_prices
 from ocigate.config.providers import (
     UNEXPANDED,
@@ -88,6 +89,7 @@ class Settings:
     """The operator's ``prices:`` (USD per million tokens), on top of the defaults in ``pricing.py``."""
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: dict[str, Any] = field(default_factory=dict)
+    http: HttpLimits = field(default_factory=HttpLimits)
 
     @property
     def uses_emulator(self) -> bool:
@@ -132,6 +134,8 @@ def load_settings(
     problems += found
     retention, found = read_retention(document, env)
     problems += found
+    http, found = read_http_limits(env)
+    problems += found
     diagnostics = [
         *(Diagnostic("error", None, _located(file, problem)) for problem in problems),
         *(replace(d, message=_located(file, d.message)) for d in diagnostics),
@@ -165,6 +169,7 @@ def load_settings(
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
         prices=prices,
         retention=retention,
+        http=http,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 

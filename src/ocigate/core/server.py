@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from ocigate.core.http_limits import ConnectionLimits, install_limits
+
 
 class GatewayServer(uvicorn.Server):
     """Drains on SIGTERM or SIGINT, then exits 0.
@@ -17,9 +19,13 @@ class GatewayServer(uvicorn.Server):
     settings set ``timeout_graceful_shutdown``); then the lifespan closes the upstream pool and flushes the logs.
     uvicorn re-raises a caught signal once its graceful shutdown is over, so the process would die of that
     signal; a service manager (systemd, Kubernetes) should see a clean exit after a clean drain instead.
+
+    Every connection is served under ``limits`` (header size, header and body read time, keep-alive, open
+    connections: ``core/http_limits.py``).
     """
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: uvicorn.Config, limits: ConnectionLimits) -> None:
+        install_limits(config, limits)
         runtime = getattr(config.app, "runtime", None)
         grace = getattr(getattr(runtime, "settings", None), "grace_period_s", None)
         if isinstance(grace, int | float):
