@@ -48,6 +48,8 @@ class ChatEndpoint:
 
 class ChatPlan:
     path = "chat/completions"
+    closing: bytes | None = DONE_EVENT
+    """Chat streams end with ``data: [DONE]``; some upstreams leave it out."""
 
     def __init__(self, payload: JSON, body: bytes | None, profiles: Mapping[str, SanitizeProfile] | None) -> None:
         self._payload = payload
@@ -63,10 +65,5 @@ class ChatPlan:
     async def reply(self, sent: Sent) -> tuple[int, bytes]:
         return sent.reply.status, sent.reply.body
 
-    async def relay(self, stream: DispatchedStream, served: Deployment) -> AsyncIterator[bytes]:
-        last = b""
-        async for block in stream:
-            last = block
-            yield block
-        if b"[DONE]" not in last[-16:]:
-            yield DONE_EVENT  # an upstream that ended its stream without [DONE]
+    def relay(self, stream: DispatchedStream, served: Deployment) -> AsyncIterator[bytes]:
+        return stream  # relayed as received; the pipeline adds ``closing`` when the upstream left it out

@@ -46,6 +46,8 @@ class RerankEndpoint:
 class PassThrough:
     """The request as received (renamed for a deployment that calls the model otherwise), the answer as given."""
 
+    closing: bytes | None = None
+
     def __init__(self, path: str, call: Call) -> None:
         self.path = path
         self._call = call

@@ -107,6 +107,7 @@ class ResponsesEndpoint:
 
 class ResponsesPlan:
     path: Callable[[Deployment], str] = staticmethod(_path)
+    closing: bytes | None = None
 
     def __init__(
         self,

@@ -56,6 +56,11 @@ class Plan(Protocol):
         """The upstream path, or a function of the deployment."""
         ...
 
+    @property
+    def closing(self) -> bytes | None:
+        """The event a stream must end with (chat's ``[DONE]``), added when the upstream's stream left it out."""
+        ...
+
     def body_for(self, deployment: Deployment) -> bytes:
         """The upstream body for a deployment; called once per deployment (its model name, its family's rules)."""
         ...
@@ -65,7 +70,8 @@ class Plan(Protocol):
         ...
 
     def relay(self, stream: DispatchedStream, served: Deployment) -> AsyncIterator[bytes]:
-        """The client's stream from the upstream's (passed through, or translated)."""
+        """The client's stream from the upstream's: the upstream's itself when it passes through unchanged (one
+        generator less per block), or translated."""
         ...
 
 

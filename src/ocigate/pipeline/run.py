@@ -89,7 +89,7 @@ class Pipeline:
         served, upstream = opened.deployment, opened.stream
         _served(note, served, len(opened.attempts), upstream.request_id)
         headers = [*SSE_HEADERS, *answer_headers(request.id, upstream.request_id, served, opened.headers(), meter)]
-        relay = _metered(plan.relay(upstream, served), upstream, meter, served, note)
+        relay = _metered(plan.relay(upstream, served), upstream, meter, served, note, plan.closing)
         return StreamingResponse(
             relay,
             headers=headers,
@@ -135,16 +135,26 @@ def _served(note: AccessNote, served: Deployment, attempts: int, opc_request_id:
 
 
 async def _metered(
-    chunks: AsyncIterator[bytes], upstream: DispatchedStream, meter: Meter, served: Deployment, note: AccessNote
+    chunks: AsyncIterator[bytes],
+    upstream: DispatchedStream,
+    meter: Meter,
+    served: Deployment,
+    note: AccessNote,
+    closing: bytes | None,
 ) -> AsyncIterator[bytes]:
-    """The client's stream, metered block by block; whatever ends it records the request once and closes the
-    upstream (a client that left stops the generation it would be billed for)."""
+    """The client's stream, metered block by block and ended with ``closing`` where the upstream left it out;
+    whatever ends it records the request once and closes the upstream (a client that left stops the generation
+    it would be billed for)."""
     status = 200
+    last = b""
     try:
         async for chunk in chunks:
+            last = chunk
             chunk = meter.block(chunk)
             if chunk:
                 yield chunk
+        if closing is not None and closing.removeprefix(b"data:").strip() not in last[-len(closing) - 8 :]:
+            yield closing  # the event's data (``[DONE]``) is not at the end of what the upstream sent
     except GatewayError as err:
         status = err.status
         raise
@@ -157,10 +167,11 @@ async def _metered(
     finally:
         meter.end(status, served)
         note.status = status
-        aclose = getattr(chunks, "aclose", None)
         try:
-            if aclose is not None:
-                await aclose()
+            if chunks is not upstream:
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
         finally:
             await upstream.aclose()
 
