@@ -1,5 +1,5 @@
 """``request_rules:`` in the config file: per model family, what the gateway drops from or lets through in
-Chat Completions requests, on top of its defaults (``translate/sanitize_profile.py``).
+Chat Completions requests, on top of its defaults (``translate/sanitize/profile.py``).
 
 Oracle answers 400 to fields OpenAI would ignore, and which fields each family takes is partly undocumented;
 an operator who learns otherwise changes it here, without code::

@@ -59,7 +59,7 @@ def oci_native(config: ProviderConfig, upstream: Upstream) -> Provider:
     return OciNativeProvider(config, upstream.session, upstream.signer, timeout=timeout, stream_timeout=stream_timeout)
 
 
-FACTORIES: Mapping[str, ProviderFactory] = {  # a key for each of config.settings.PROVIDER_TYPES
+FACTORIES: Mapping[str, ProviderFactory] = {  # a key for each of config.providers.PROVIDER_TYPES
     "oracle": openai_compatible,
     "openai": openai_compatible,
     "oci": oci_native,
