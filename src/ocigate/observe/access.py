@@ -47,7 +47,7 @@ class AccessLog:
         )
         if failure is not None:
             upstream_code = upstream_code or failure.upstream_code
-            opc = opc or getattr(failure, "opc_request_id", None)
+            opc = opc or failure.headers.get("opc-request-id")
             if deployment is not None and "x-ocigate-attempts" in failure.headers:
                 attempts = failure.headers["x-ocigate-attempts"]
         key = note.key

@@ -87,3 +87,23 @@ def test_a_stream_the_client_leaves_is_logged_as_499(logged: tuple[ServerThread,
         next(response.iter_raw())
     (line,) = _lines(app, request_id)
     assert "stream=yes" in line and ("status=499" in line or "status=200" in line)
+
+
+def test_an_upstream_error_names_oracles_request_id(
+    emulator: ServerThread, logged: tuple[ServerThread, Gateway]
+) -> None:
+    server, app = logged
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"status": 400, "count": 1}).raise_for_status()
+    try:
+        answer = httpx.post(
+            f"{server.url}/v1/chat/completions",
+            headers={"Authorization": "Bearer gw-master-key"},
+            json={"model": "xai.grok-3", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 8},
+        )
+    finally:
+        httpx.delete(f"{emulator.url}/_emulator/faults").raise_for_status()
+    assert answer.status_code == 400
+    opc = answer.headers["opc-request-id"]
+    assert opc in answer.json()["error"]["message"]
+    (line,) = _lines(app, answer.headers["x-request-id"])
+    assert f"opc-request-id={opc}" in line and "status=400" in line

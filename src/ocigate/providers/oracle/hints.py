@@ -112,6 +112,8 @@ def oracle_error(
         )
     else:
         message = f"Oracle rejected the request for model '{ctx.model}' ({said}{detail}){ref}."
+    if request_id:  # for the client (Oracle support asks for it) and the access line
+        passed = {**passed, "opc-request-id": request_id}
     return UpstreamError(
         message,
         status=out_status,
