@@ -124,18 +124,8 @@ def load_settings(
     document = file.data if file is not None else {}
     problems += unknown_keys(file) if file is not None else []
     providers, diagnostics = load_providers(env, file)
-    rules, found = read_request_rules(document.get("request_rules"))
-    problems += found
-    routing, found = read_routing(document, env)
-    problems += found
-    providers, found = with_timeouts(providers, file, routing.timeouts)
-    problems += found
-    prices, found = parse_prices(document.get("prices"))
-    problems += found
-    retention, found = read_retention(document, env)
-    problems += found
-    http, found = read_http_limits(env)
-    problems += found
+    blocks = _Blocks.read(document, env, file, providers, problems)
+    providers = list(blocks.providers)
     diagnostics = [
         *(Diagnostic("error", None, _located(file, problem)) for problem in problems),
         *(replace(d, message=_located(file, d.message)) for d in diagnostics),
@@ -158,8 +148,8 @@ def load_settings(
         database_url=env.get("OCIGATE_DATABASE_URL") or None,
         emulator_region=env.get("OCIGATE_EMULATOR_REGION") or "us-chicago-1",
         force_emulator=force_emulator,
-        request_rules=rules,
-        routing=routing,
+        request_rules=blocks.rules,
+        routing=blocks.routing,
         grace_period_s=number("OCIGATE_GRACE_PERIOD", 30.0),
         redis_url=env.get("OCIGATE_REDIS_URL") or None,
         key_pepper=env.get("OCIGATE_KEY_PEPPER") or None,
@@ -167,11 +157,46 @@ def load_settings(
         limits_fail_closed=(env.get("OCIGATE_LIMITS_ON_REDIS_FAILURE") or "open").strip().lower() == "closed",
         audit=_flag(env.get("OCIGATE_AUDIT")),
         audit_bodies=_flag(env.get("OCIGATE_AUDIT_BODIES")),
-        prices=prices,
-        retention=retention,
-        http=http,
+        prices=blocks.prices,
+        retention=blocks.retention,
+        http=blocks.http,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
+
+
+@dataclass(frozen=True, slots=True)
+class _Blocks:
+    """The file's blocks beside ``providers:`` (and the environment variables that override them)."""
+
+    rules: tuple[RequestRule, ...]
+    routing: RoutingSettings
+    providers: tuple[ProviderConfig, ...]
+    prices: Mapping[str, Price]
+    retention: RetentionSettings
+    http: HttpLimits
+
+    @staticmethod
+    def read(
+        document: Mapping[str, Any],
+        env: Mapping[str, str],
+        file: ConfigFile | None,
+        providers: list[ProviderConfig],
+        problems: list[str],
+    ) -> _Blocks:
+        """Each block read, its problems added to ``problems``; providers get the routing's default timeouts."""
+        rules, found = read_request_rules(document.get("request_rules"))
+        problems += found
+        routing, found = read_routing(document, env)
+        problems += found
+        timed, found = with_timeouts(providers, file, routing.timeouts)
+        problems += found
+        prices, found = parse_prices(document.get("prices"))
+        problems += found
+        retention, found = read_retention(document, env)
+        problems += found
+        http, found = read_http_limits(env)
+        problems += found
+        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http)
 
 
 def _located(file: ConfigFile | None, problem: str) -> str:

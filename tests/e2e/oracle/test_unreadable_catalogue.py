@@ -58,7 +58,7 @@ def test_an_unreadable_catalogue_is_said_and_explained(
     assert warning.startswith("provider 'oci': its model catalogue cannot be read, so it serves only its configured ")
     assert "'oci/<model>' names are tried as given" in warning and POLICY in warning
 
-    ready = httpx.get(f"{server.url}/readyz")
+    ready = httpx.get(f"{server.url}/readyz", headers={"Authorization": "Bearer gw-key"})
     assert ready.status_code == 503 and ready.json()["status"] == "no models"
     (state,) = ready.json()["providers"]
     assert state["in_service"] and state["models"] == 0 and POLICY in state["catalogue_error"]

@@ -47,90 +47,120 @@ def secret_problem(secret: str, env_name: str) -> str | None:
 
 
 def check_provider(provider: ProviderConfig) -> list[Diagnostic]:
-    name = provider.name
-    env_prefix = (
-        "ORACLE_" if name == "oracle" else "ORACLE_" + name.removeprefix("oracle-").upper().replace("-", "_") + "_"
-    )
-    found: list[Diagnostic] = []
-
-    def error(message: str) -> None:
-        found.append(Diagnostic("error", name, message))
-
-    def warning(message: str) -> None:
-        found.append(Diagnostic("warning", name, message))
-
+    """Every problem of one provider's settings: its credentials, its base URL, its region, project and models."""
+    found = _Found(provider.name)
+    prefix = env_prefix(provider.name)
     if provider.uses_iam:
-        found.extend(check_iam(provider))
+        found.items.extend(check_iam(provider))
     else:
-        problem = secret_problem(provider.api_key, "api_key" if provider.type == "oci" else env_prefix + "API_KEY")
-        if problem:
-            error(f"Provider '{name}': {problem}.")
-        elif provider.type in ("oracle", "oci") and not provider.api_key.strip().startswith("sk-"):
-            warning(f"Provider '{name}': the API key does not start with 'sk-', as Oracle's Generative AI secrets do.")
+        _check_secret(provider, prefix, found)
+    if _check_url(provider, prefix, found) and provider.type in ("oracle", "oci"):
+        _check_region(provider, prefix, found)
+        _check_base(provider, prefix, found)
+        if provider.base_url.startswith("http://") and not _LOOPBACK_URL.match(provider.base_url):
+            found.warning("the base URL uses plain http; the API key would cross the network unencrypted.")
+        _check_models(provider, prefix, found)
+    return found.items
 
+
+class _Found:
+    """The diagnostics of one provider, as they are found."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.items: list[Diagnostic] = []
+
+    def error(self, message: str) -> None:
+        self.items.append(Diagnostic("error", self.name, f"Provider '{self.name}': {message}"))
+
+    def warning(self, message: str) -> None:
+        self.items.append(Diagnostic("warning", self.name, f"Provider '{self.name}': {message}"))
+
+
+def env_prefix(name: str) -> str:
+    """The environment variables' prefix of a provider: ``ORACLE_`` for ``oracle``, ``ORACLE_EU_`` for
+    ``oracle-eu``."""
+    return "ORACLE_" if name == "oracle" else "ORACLE_" + name.removeprefix("oracle-").upper().replace("-", "_") + "_"
+
+
+def _check_secret(provider: ProviderConfig, prefix: str, found: _Found) -> None:
+    problem = secret_problem(provider.api_key, "api_key" if provider.type == "oci" else prefix + "API_KEY")
+    if problem:
+        found.error(f"{problem}.")
+    elif provider.type in ("oracle", "oci") and not provider.api_key.strip().startswith("sk-"):
+        found.warning("the API key does not start with 'sk-', as Oracle's Generative AI secrets do.")
+
+
+def _check_url(provider: ProviderConfig, prefix: str, found: _Found) -> bool:
+    """Whether the base URL can be used at all (checked further only then)."""
     url = provider.base_url
     if not url:
         if provider.type == "oci":
-            error(
-                f"Provider '{name}': no region: set region (or OCI_REGION, or the profile's region), or endpoint "
-                "for a private endpoint."
+            found.error(
+                "no region: set region (or OCI_REGION, or the profile's region), or endpoint for a private endpoint."
             )
         else:
-            error(f"Provider '{name}': no base URL; set {env_prefix}BASE_URL or {env_prefix}REGION.")
-        return found
-    if UNEXPANDED.search(url):
-        error(f"Provider '{name}': the base URL still holds {UNEXPANDED.search(url).group(0)}: export that variable.")  # type: ignore[union-attr]
-        return found
+            found.error(f"no base URL; set {prefix}BASE_URL or {prefix}REGION.")
+        return False
+    unexpanded = UNEXPANDED.search(url)
+    if unexpanded:
+        found.error(f"the base URL still holds {unexpanded.group(0)}: export that variable.")
+        return False
     if not url.startswith(("http://", "https://")):
-        error(f"Provider '{name}': the base URL '{url}' must start with https://.")
-        return found
-    if provider.type not in ("oracle", "oci"):
-        return found
+        found.error(f"the base URL '{url}' must start with https://.")
+        return False
+    return True
 
-    url_region = region_from_url(url)
+
+def _check_region(provider: ProviderConfig, prefix: str, found: _Found) -> None:
+    url_region = region_from_url(provider.base_url)
     if provider.region and not looks_like_region(provider.region):
-        error(f"Provider '{name}': region '{provider.region}' is not a region identifier such as us-chicago-1.")
+        found.error(f"region '{provider.region}' is not a region identifier such as us-chicago-1.")
     elif provider.region and url_region and provider.region != url_region:
-        error(
-            f"Provider '{name}': the base URL is in {url_region} but {env_prefix}REGION says {provider.region}. "
+        found.error(
+            f"the base URL is in {url_region} but {prefix}REGION says {provider.region}. "
             f"An API key works only in the region it was created in: point the URL at that region."
         )
     region = url_region or provider.region
     if region and region not in GENAI_REGIONS:
-        warning(f"Provider '{name}': {region} is not a region known to offer Generative AI; Oracle will answer 404.")
+        found.warning(f"{region} is not a region known to offer Generative AI; Oracle will answer 404.")
+
+
+def _check_base(provider: ProviderConfig, prefix: str, found: _Found) -> None:
+    """Which of Oracle's bases, and what it needs: a project on /openai/v1, a compartment when signed."""
+    url = provider.base_url
     if provider.type == "oci":
-        pass  # the native API: no project, the compartment travels in the body
-    elif uses_openai_base(url):
+        return  # the native API: no project, the compartment travels in the body
+    if uses_openai_base(url):
         if not provider.project:
-            error(
-                f"Provider '{name}': the /openai/v1 base needs a Generative AI project: set {env_prefix}PROJECT "
+            found.error(
+                f"the /openai/v1 base needs a Generative AI project: set {prefix}PROJECT "
                 "to its OCID (ocid1.generativeaiproject...), or use the /20231130/actions/v1 base."
             )
         elif not provider.project.startswith("ocid1.generativeaiproject."):
-            warning(f"Provider '{name}': the project '{provider.project}' is not a Generative AI project OCID.")
+            found.warning(f"the project '{provider.project}' is not a Generative AI project OCID.")
     elif provider.uses_iam and not provider.compartment_id:
-        error(
-            f"Provider '{name}': signed requests to the /20231130/actions/v1 base carry a compartment: set "
+        found.error(
+            "signed requests to the /20231130/actions/v1 base carry a compartment: set "
             "compartment_id to its OCID (ocid1.compartment...)."
         )
-    elif not uses_actions_base(url) and url_region:
-        warning(
-            f"Provider '{name}': the base URL should end in /20231130/actions/v1 or /openai/v1 (Oracle's "
-            "OpenAI-compatible bases)."
+    elif not uses_actions_base(url) and region_from_url(url):
+        found.warning(
+            "the base URL should end in /20231130/actions/v1 or /openai/v1 (Oracle's OpenAI-compatible bases)."
         )
-    if url.startswith("http://") and not _LOOPBACK_URL.match(url):
-        warning(f"Provider '{name}': the base URL uses plain http; the API key would cross the network unencrypted.")
+
+
+def _check_models(provider: ProviderConfig, prefix: str, found: _Found) -> None:
     if provider.type == "oci" and not provider.served_models and not provider.discovery:
-        warning(
-            f"Provider '{name}': no models configured and discovery is off: list them under models: (or "
+        found.warning(
+            "no models configured and discovery is off: list them under models: (or "
             "OCI_MODELS), or turn discovery on (it needs IAM authentication)."
         )
     elif provider.type == "oracle" and not provider.models and not provider.discovery:
-        warning(
-            f"Provider '{name}': no models configured. Oracle's API-key path has no /models listing, so list them "
-            f"in {env_prefix}MODELS (comma-separated) or under models: in the config file."
+        found.warning(
+            "no models configured. Oracle's API-key path has no /models listing, so list them "
+            f"in {prefix}MODELS (comma-separated) or under models: in the config file."
         )
-    return found
 
 
 def check_iam(provider: ProviderConfig) -> list[Diagnostic]:

@@ -58,62 +58,22 @@ def parse_error_body(body: bytes) -> tuple[str | None, str]:
 def oracle_error(
     status: int, body: bytes, headers: dict[str, str], ctx: UpstreamContext, request_id: str | None
 ) -> UpstreamError:
+    """Oracle's (or another upstream's) error answer as the gateway's: a message that names the likely fix,
+    Oracle's status mapped, ``Retry-After`` passed on where Oracle throttles or fails, and Oracle's request id."""
     code, upstream_message = parse_error_body(body)
-    where = f"in {ctx.region}" if ctx.region else f"at {ctx.base_url}"
+    oracle = ctx.kind == "oracle"
+    wait = headers.get("retry-after") if oracle and (status == 429 or status >= 500) else None
+    passed = {"Retry-After": wait} if wait else {}
+    if request_id:  # for the client (Oracle support asks for it) and the access line
+        passed["opc-request-id"] = request_id
+    out_status = 502 if oracle and status >= 500 and status not in (500, 502, 503, 504) else status
     said = f"{status} {code}" if code else str(status)
     ref = f" (opc-request-id {request_id})" if request_id else ""
     detail = f": {upstream_message}" if upstream_message else ""
-    passed: dict[str, str] = {}
-    out_status = status
-    if ctx.kind != "oracle":
-        message = f"Provider '{ctx.provider}' answered {said}{detail}{ref}"
-    elif status == 404 and not ctx.native and ctx.operation in ("embeddings", "rerank"):
-        message = (
-            f"Oracle's OpenAI-compatible path has no /{ctx.operation} ({said}){ref}: {ctx.operation} are served by "
-            "Oracle's native API: configure a type: oci provider for model "
-            f"'{ctx.model}' (see 'Oracle's native API' in the README)."
-        )
-    elif ctx.auth != "api_key" and status in (401, 404):
-        message = iam_message(status, said, detail, ref, where, ctx)
-    elif status == 404 and code in ("NotAuthorizedOrNotFound", "NotFound", "404", None):
-        message = (
-            f"Oracle answered {said} for model '{ctx.model}' {where}{ref}. Oracle does not say which of these it "
-            f"is: (1) the IAM policy for Generative AI API keys is missing; add it in the root compartment: "
-            f'"{POLICY_STATEMENT}"; (2) the API key was created in another region than {ctx.region or "this one"}: '
-            f"a key works only in its own region, so point provider '{ctx.provider}' at the key's region; "
-            f"(3) model '{ctx.model}' is not offered {where} or not to this tenancy: check Oracle's model "
-            "availability per region."
-        )
-    elif status == 401:
-        message = (
-            f"Oracle rejected the API key of provider '{ctx.provider}' ({said}){ref}. The bearer must be one of the "
-            "key's two secrets (sk-...), not the API key's OCID (ocid1.generativeaiapikey...) or a console URL; "
-            "a key created before its IAM policy existed can also fail until it is recreated."
-        )
-    elif status == 429:
-        wait = headers.get("retry-after")
-        passed = {"Retry-After": wait} if wait else {}
-        after = f" Retry after {wait} s." if wait else " Retry with backoff."
-        message = (
-            f"Oracle is throttling requests {where} ({said}){ref}.{after} Oracle's quotas are per tenancy and region."
-        )
-    elif status >= 500:
-        wait = headers.get("retry-after")
-        passed = {"Retry-After": wait} if wait else {}
-        message = (
-            f"Oracle failed {where} ({said}{detail}){ref}. This is on Oracle's side: retry later"
-            f"{f' (Retry-After {wait} s)' if wait else ''}, or serve the model from another region."
-        )
-        out_status = status if status in (500, 502, 503, 504) else 502
-    elif status == 403:
-        message = (
-            f"Oracle refused the request ({said}{detail}){ref}. The policy for Generative AI API keys does not allow "
-            f"this operation or model '{ctx.model}': check the statement's conditions ({POLICY_STATEMENT})."
-        )
+    if oracle:
+        message = _explained(status, code, _Said(said, detail, ref, wait), ctx)
     else:
-        message = f"Oracle rejected the request for model '{ctx.model}' ({said}{detail}){ref}."
-    if request_id:  # for the client (Oracle support asks for it) and the access line
-        passed = {**passed, "opc-request-id": request_id}
+        message = f"Provider '{ctx.provider}' answered {said}{detail}{ref}"
     return UpstreamError(
         message,
         status=out_status,
@@ -124,6 +84,62 @@ def oracle_error(
         headers=passed,
         retryable=status in RETRYABLE_STATUSES,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What Oracle said, as the message quotes it: ``404 NotAuthorizedOrNotFound``, its detail, its request id, and
+    how long it asked to wait."""
+
+    said: str
+    detail: str
+    ref: str
+    wait: str | None
+
+
+def _explained(status: int, code: str | None, it: _Said, ctx: UpstreamContext) -> str:
+    """The message for an error Oracle answered: what it most likely means and what to change."""
+    said, detail, ref, wait = it.said, it.detail, it.ref, it.wait
+    where = f"in {ctx.region}" if ctx.region else f"at {ctx.base_url}"
+    if status == 404 and not ctx.native and ctx.operation in ("embeddings", "rerank"):
+        return (
+            f"Oracle's OpenAI-compatible path has no /{ctx.operation} ({said}){ref}: {ctx.operation} are served by "
+            "Oracle's native API: configure a type: oci provider for model "
+            f"'{ctx.model}' (see 'Oracle's native API' in the README)."
+        )
+    if ctx.auth != "api_key" and status in (401, 404):
+        return iam_message(status, said, detail, ref, where, ctx)
+    if status == 404 and code in ("NotAuthorizedOrNotFound", "NotFound", "404", None):
+        return (
+            f"Oracle answered {said} for model '{ctx.model}' {where}{ref}. Oracle does not say which of these it "
+            f"is: (1) the IAM policy for Generative AI API keys is missing; add it in the root compartment: "
+            f'"{POLICY_STATEMENT}"; (2) the API key was created in another region than {ctx.region or "this one"}: '
+            f"a key works only in its own region, so point provider '{ctx.provider}' at the key's region; "
+            f"(3) model '{ctx.model}' is not offered {where} or not to this tenancy: check Oracle's model "
+            "availability per region."
+        )
+    if status == 401:
+        return (
+            f"Oracle rejected the API key of provider '{ctx.provider}' ({said}){ref}. The bearer must be one of the "
+            "key's two secrets (sk-...), not the API key's OCID (ocid1.generativeaiapikey...) or a console URL; "
+            "a key created before its IAM policy existed can also fail until it is recreated."
+        )
+    if status == 429:
+        after = f" Retry after {wait} s." if wait else " Retry with backoff."
+        return (
+            f"Oracle is throttling requests {where} ({said}){ref}.{after} Oracle's quotas are per tenancy and region."
+        )
+    if status >= 500:
+        return (
+            f"Oracle failed {where} ({said}{detail}){ref}. This is on Oracle's side: retry later"
+            f"{f' (Retry-After {wait} s)' if wait else ''}, or serve the model from another region."
+        )
+    if status == 403:
+        return (
+            f"Oracle refused the request ({said}{detail}){ref}. The policy for Generative AI API keys does not allow "
+            f"this operation or model '{ctx.model}': check the statement's conditions ({POLICY_STATEMENT})."
+        )
+    return f"Oracle rejected the request for model '{ctx.model}' ({said}{detail}){ref}."
 
 
 def iam_policy(auth: str, compartment: str | None) -> str:
