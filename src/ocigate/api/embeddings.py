@@ -8,7 +8,7 @@ to configure a ``type: oci`` provider (``providers/oracle/hints.py``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import orjson
 
@@ -19,28 +19,26 @@ from ocigate.routing.router import Deployment
 from ocigate.schemas.embeddings import check_embeddings, check_rerank
 
 
-class EmbeddingsEndpoint:
-    kind = name = "embeddings"
-    path = "/v1/embeddings"
+class PassThroughEndpoint:
+    """A route whose request and answer pass through as they are: embeddings and rerank (never streamed)."""
+
     streams = False
 
-    def check(self, payload: JSON) -> None:
-        check_embeddings(payload)
+    def __init__(self, kind: str, path: str, check: Callable[[JSON], None]) -> None:
+        self.kind = self.name = kind
+        self.path = path
+        self.check = check
 
     async def plan(self, call: Call) -> PassThrough:
         return PassThrough(self.name, call)
 
 
-class RerankEndpoint:
-    kind = name = "rerank"
-    path = "/v1/rerank"
-    streams = False
+def embeddings_endpoint() -> PassThroughEndpoint:
+    return PassThroughEndpoint("embeddings", "/v1/embeddings", check_embeddings)
 
-    def check(self, payload: JSON) -> None:
-        check_rerank(payload)
 
-    async def plan(self, call: Call) -> PassThrough:
-        return PassThrough(self.name, call)
+def rerank_endpoint() -> PassThroughEndpoint:
+    return PassThroughEndpoint("rerank", "/v1/rerank", check_rerank)
 
 
 class PassThrough:

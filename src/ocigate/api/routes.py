@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from ocigate.api.chat import ChatEndpoint
-from ocigate.api.embeddings import EmbeddingsEndpoint, RerankEndpoint
+from ocigate.api.embeddings import embeddings_endpoint, rerank_endpoint
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.responses import ResponsesEndpoint
 from ocigate.api.stored_responses import StoredResponses
@@ -38,8 +38,8 @@ def mount_model_routes(
 ) -> None:
     router.add("POST", "/v1/chat/completions", through(pipeline, ChatEndpoint(profiles, governance.recording)))
     router.add("POST", "/v1/responses", through(pipeline, ResponsesEndpoint(store, profiles)))
-    router.add("POST", "/v1/embeddings", through(pipeline, EmbeddingsEndpoint()))
-    router.add("POST", "/v1/rerank", through(pipeline, RerankEndpoint()))
+    router.add("POST", "/v1/embeddings", through(pipeline, embeddings_endpoint()))
+    router.add("POST", "/v1/rerank", through(pipeline, rerank_endpoint()))
     stored = StoredResponses(store, governance)
     router.add_prefix("GET", "/v1/responses/", stored.read)
     router.add_prefix("DELETE", "/v1/responses/", stored.delete)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from ocigate.core.asgi import Request
 from ocigate.core.logs import redact
 from ocigate.governance.keys import KeyRecord
 from ocigate.governance.usage import BatchWriter
@@ -51,6 +53,32 @@ class AuditRecord:
     model: str | None = None
     request_body: str | None = None
     response_body: str | None = None
+
+
+def audit_row(
+    request: Request,
+    status: int,
+    duration_ms: float,
+    key: KeyRecord | None,
+    *,
+    key_prefix: str | None = None,
+    **fields: Any,
+) -> AuditRecord:
+    """The row of one request: who (the key, by id and visible prefix; the client's address), what (method, path)
+    and how it ended; ``fields`` adds the rest (``model``, ``request_body``, ``response_body``, ``created_at``...)."""
+    row: dict[str, Any] = {"created_at": time.time(), "request_id": request.id, **fields}
+    return AuditRecord(
+        method=request.method,
+        path=request.path,
+        status=status,
+        duration_ms=duration_ms,
+        key_id=key.id if key else None,
+        key_prefix=key.prefix if key else key_prefix,
+        team=key.team if key else None,
+        user=key.user if key else None,
+        client=request.client_host,
+        **row,
+    )
 
 
 class AuditLog:

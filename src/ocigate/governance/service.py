@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from ocigate.catalog.models import ModelInfo, find_model
 from ocigate.core.errors import GatewayError
-from ocigate.core.ids import next_id
 from ocigate.governance.keys import (
     BudgetUnit,
     KeyCache,
@@ -226,24 +225,18 @@ class Governance:
             self.on_usage(record)
 
     def _audit(self, meter: Meter, record: UsageRecord) -> None:
-        from ocigate.governance.audit import AuditRecord, redact_body
+        from ocigate.governance.audit import audit_row, redact_body
 
         assert self.audit is not None
-        request, key = meter.request, meter.key
-        body = request.raw_body if self._audit_bodies else None
+        body = meter.request.raw_body if self._audit_bodies else None
         self.audit.submit(
-            AuditRecord(
+            audit_row(
+                meter.request,
+                record.status,
+                record.latency_ms,
+                meter.key,
                 created_at=record.created_at,
                 request_id=record.request_id,
-                method=request.method,
-                path=request.path,
-                status=record.status,
-                duration_ms=record.latency_ms,
-                key_id=key.id if key else None,
-                key_prefix=key.prefix if key else None,
-                team=key.team if key else None,
-                user=key.user if key else None,
-                client=request.client_host,
                 model=record.model,
                 request_body=redact_body(body) if body is not None else None,
             )
@@ -251,22 +244,10 @@ class Governance:
 
     def audit_admin(self, request: Request, status: int, duration_ms: float, subject: str | None) -> None:
         """One audit row for an administrator's action (a key created, changed, rotated or revoked)."""
-        if self.audit is None:
-            return
-        from ocigate.governance.audit import AuditRecord
+        if self.audit is not None:
+            from ocigate.governance.audit import audit_row
 
-        self.audit.submit(
-            AuditRecord(
-                created_at=time.time(),
-                request_id=next_id(),
-                method=request.method,
-                path=request.path,
-                status=status,
-                duration_ms=duration_ms,
-                client=request.client_host,
-                model=subject,
-            )
-        )
+            self.audit.submit(audit_row(request, status, duration_ms, None, model=subject))
 
     def audit_refusal(
         self, request: Request, error: GatewayError, duration_ms: float, key: KeyRecord | None, key_prefix: str | None
@@ -275,50 +256,26 @@ class Governance:
         one) or a 403 on ``/admin`` for a team key. A virtual key is named by its record, or by its visible prefix
         when no key has that secret; any other key presented is not named at all. The row keeps the error the
         client got as its response body: the gateway's own words, which say why it refused."""
-        if self.audit is None:
-            return
-        from ocigate.governance.audit import AuditRecord, redact_body
+        if self.audit is not None:
+            from ocigate.governance.audit import audit_row, redact_body
 
-        self.audit.submit(
-            AuditRecord(
-                created_at=time.time(),
-                request_id=request.id,
-                method=request.method,
-                path=request.path,
-                status=error.status,
-                duration_ms=duration_ms,
-                key_id=key.id if key else None,
-                key_prefix=key.prefix if key else key_prefix,
-                team=key.team if key else None,
-                user=key.user if key else None,
-                client=request.client_host,
+            row = audit_row(
+                request,
+                error.status,
+                duration_ms,
+                key,
+                key_prefix=key_prefix,
                 response_body=redact_body(error.to_json()),
             )
-        )
+            self.audit.submit(row)
 
     def audit_access(self, request: Request, status: int, subject: str) -> None:
         """One audit row for a read or delete of something stored (a stored response), with the key that asked."""
-        if self.audit is None:
-            return
-        from ocigate.governance.audit import AuditRecord
+        if self.audit is not None:
+            from ocigate.governance.audit import audit_row
 
-        key: KeyRecord | None = request.state.get("key")
-        self.audit.submit(
-            AuditRecord(
-                created_at=time.time(),
-                request_id=request.id,
-                method=request.method,
-                path=request.path,
-                status=status,
-                duration_ms=(time.perf_counter() - request.started) * 1000,
-                key_id=key.id if key else None,
-                key_prefix=key.prefix if key else None,
-                team=key.team if key else None,
-                user=key.user if key else None,
-                client=request.client_host,
-                model=subject,
-            )
-        )
+            duration_ms = (time.perf_counter() - request.started) * 1000
+            self.audit.submit(audit_row(request, status, duration_ms, request.state.get("key"), model=subject))
 
 
 OUTPUT_FIELDS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
