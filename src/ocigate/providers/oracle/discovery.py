@@ -2,7 +2,7 @@
 
 Usage::
 
-    models = await list_oci_models(http, management_url(config), compartment, timeout=timeout, context=describe_call)
+    models = await list_oci_models(http, management_url(config), compartment, timeout=timeout, context=lambda: ctx)
 
 Pages are followed through ``opc-next-page``; only ACTIVE models that can still be called on demand are kept,
 with their capability as the gateway's kind (CHAT → chat, TEXT_EMBEDDINGS → embeddings, TEXT_RERANK → rerank).
