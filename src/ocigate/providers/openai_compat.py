@@ -30,13 +30,10 @@ from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import UpstreamError
 from ocigate.core.sse import SSEFramer, encode_event
 from ocigate.providers.base import ListedModel, UpstreamReply
-from ocigate.providers.oracle.discovery import list_oci_models, management_url
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
-from ocigate.providers.oracle.http import SignedHttp
 from ocigate.providers.oracle.secrets_pair import SecretPair
 from ocigate.providers.oracle.signing import OciRequestSigner
-
-_CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
+from ocigate.providers.transport import CONNECTION_ERRORS, EventReader, HttpProvider, describe, read_error_body
 
 
 def client_timeouts(timeouts: Timeouts) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
@@ -48,7 +45,7 @@ def client_timeouts(timeouts: Timeouts) -> tuple[aiohttp.ClientTimeout, aiohttp.
     )
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(HttpProvider):
     def __init__(
         self,
         config: ProviderConfig,
@@ -59,14 +56,7 @@ class OpenAICompatProvider:
         stream_timeout: aiohttp.ClientTimeout | None = None,
         secrets: SecretPair | None = None,
     ) -> None:
-        self.name = config.name
-        self.type = config.type
-        self.region = config.region
-        self.base_url = config.base_url.rstrip("/")
-        self.signer = signer
-        self._config = config
-        self._session = session
-        self._signed = SignedHttp(session, signer) if signer is not None else None
+        super().__init__(config, session, signer)
         self._timeout, self._stream_timeout = client_timeouts(config.timeouts)
         self._timeout = timeout or self._timeout
         self._stream_timeout = stream_timeout or self._stream_timeout
@@ -141,8 +131,8 @@ class OpenAICompatProvider:
             raise
         except TimeoutError as exc:
             raise connection_error(self._context(model), str(exc) or "no answer in time", timeout=True) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise connection_error(self._context(model), _describe(exc)) from exc
+        except CONNECTION_ERRORS as exc:
+            raise connection_error(self._context(model), describe(exc)) from exc
 
     async def open_stream(self, path: str, body: bytes, *, model: str) -> _EventStream:
         secret, _, stream_headers = self._secret()
@@ -150,17 +140,11 @@ class OpenAICompatProvider:
             response = await self._post(self._url(path), body, stream_headers, self._stream_timeout)
         except TimeoutError as exc:
             raise connection_error(self._context(model), "no answer in time", timeout=True) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise connection_error(self._context(model), _describe(exc)) from exc
+        except CONNECTION_ERRORS as exc:
+            raise connection_error(self._context(model), describe(exc)) from exc
         request_id = response.headers.get("opc-request-id")
         if response.status >= 400:
-            try:
-                data = await response.read()
-            except _CONNECTION_ERRORS:
-                data = b""
-            finally:
-                response.release()
-            raise self._error(response, data, model, request_id, path, secret)
+            raise self._error(response, await read_error_body(response), model, request_id, path, secret)
         content_type = response.headers.get("content-type", "")
         if "text/event-stream" not in content_type:
             # An upstream that ignored stream: true answered with one JSON body; replay it as one event.
@@ -178,7 +162,7 @@ class OpenAICompatProvider:
                 if response.status != 200:
                     return None
                 data = orjson.loads(await response.read())
-        except (TimeoutError, orjson.JSONDecodeError, *_CONNECTION_ERRORS):
+        except (TimeoutError, orjson.JSONDecodeError, *CONNECTION_ERRORS):
             return None
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
@@ -193,15 +177,7 @@ class OpenAICompatProvider:
         if not compartment:
             await self._signed.signer.ensure_ready()
             compartment = self._signed.signer.default_compartment or ""
-        models = await list_oci_models(
-            self._signed,
-            management_url(self._config),
-            compartment,
-            timeout=self._timeout,
-            error=lambda status, data, headers, rid: oracle_error(
-                status, data, headers, self._context("(ListModels)", "models"), rid
-            ),
-        )
+        models = await self._list_catalogue(compartment, self._timeout)
         return [m for m in models if m.kind == "chat" and not m.id.startswith("cohere.")]
 
     def _error(
@@ -220,14 +196,8 @@ class OpenAICompatProvider:
         return err
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class _EventStream:
-    """The upstream's SSE stream as blocks of whole events, each block as received in one read; closing it
-    releases the connection."""
+class _EventStream(EventReader):
+    """The upstream's SSE stream as blocks of whole events, each block as received in one read."""
 
     def __init__(
         self,
@@ -237,44 +207,19 @@ class _EventStream:
         *,
         single: bytes | None = None,
     ) -> None:
-        self._response = response
-        self.request_id = request_id
-        self._ctx = ctx
+        super().__init__(response, request_id, ctx)
         self._single = single
-        self._finished = False
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._blocks()
 
     async def _blocks(self) -> AsyncIterator[bytes]:
         if self._single is not None:
             # An upstream that ignored stream: true and answered one JSON body: one event.
             yield encode_event(self._single)
             return
-        assert self._response is not None
         framer = SSEFramer()
-        content = self._response.content
-        try:
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    break
-                block = framer.feed(chunk)
-                if block:
-                    yield block
-        except TimeoutError as exc:
-            raise connection_error(self._ctx, "the stream went idle", timeout=True) from exc
-        except _CONNECTION_ERRORS as exc:
-            raise connection_error(self._ctx, f"the stream broke off: {_describe(exc)}") from exc
-        self._finished = True
+        while chunk := await self._read():
+            block = framer.feed(chunk)
+            if block:
+                yield block
         last = framer.close()
         if last:
             yield last
-
-    async def aclose(self) -> None:
-        response, self._response = self._response, None
-        if response is not None:
-            if self._finished:
-                response.release()  # back to the pool for the next request
-            else:
-                response.close()  # abandoned mid-stream: the connection cannot be reused

@@ -24,6 +24,8 @@ from ocigate.schemas.fields import (
     check_fields,
     check_model,
     choice,
+    content_part,
+    elements,
     integer,
     listed,
     non_empty,
@@ -84,14 +86,8 @@ def _content(content: object, where: str, allowed: tuple[str, ...]) -> None:
         _part(part, f"{where}[{index}]", allowed)
 
 
-def _part(part: object, where: str, allowed: tuple[str, ...]) -> None:
-    if not isinstance(part, dict):
-        raise refuse(where, "a content part object with a 'type'", part)
-    kind = part.get("type")
-    if not one_of(kind, allowed):
-        if one_of(kind, USER_PARTS):
-            raise InvalidRequest(f"'{where}.type' {kind!r} is only allowed in user messages.", param=f"{where}.type")
-        raise refuse(f"{where}.type", f"one of {listed(allowed)}", kind)
+def _part(value: object, where: str, allowed: tuple[str, ...]) -> None:
+    part, kind = content_part(value, where, allowed, USER_PARTS)
     prefix = f"{where}."
     if kind in ("text", "refusal"):
         require(part, kind, string, prefix)
@@ -103,9 +99,7 @@ def _part(part: object, where: str, allowed: tuple[str, ...]) -> None:
         elif not isinstance(image, str) or not image:
             raise refuse(f"{prefix}image_url", "{'url': <a URL or a data: URL>}", image)
     elif kind == "input_audio":
-        audio = require(part, "input_audio", an_object, prefix)
-        require(audio, "data", non_empty, f"{prefix}input_audio.")
-        require(audio, "format", non_empty, f"{prefix}input_audio.")
+        check_input_audio(part, prefix)
     else:
         file = require(part, "file", an_object, prefix)
         check_fields(file, {"file_data": string, "file_id": string, "filename": string}, f"{prefix}file.")
@@ -113,20 +107,23 @@ def _part(part: object, where: str, allowed: tuple[str, ...]) -> None:
             raise refuse(f"{prefix}file", "an object with 'file_data' (or 'file_id')", file)
 
 
+def check_input_audio(part: JSON, prefix: str) -> None:
+    """An ``input_audio`` part's audio: ``{data, format}``, as Chat and Responses both send it."""
+    audio = require(part, "input_audio", an_object, prefix)
+    require(audio, "data", non_empty, f"{prefix}input_audio.")
+    require(audio, "format", non_empty, f"{prefix}input_audio.")
+
+
 def _tool_calls(calls: object, param: str) -> None:
-    if not isinstance(calls, list):
-        raise refuse(param, "an array of tool calls", calls)
-    for index, call in enumerate(calls):
-        where = f"{param}[{index}]"
-        if not isinstance(call, dict):
-            raise refuse(where, _CALL_SHAPE, call)
+    for where, call in elements(calls, param, "an array of tool calls", dict, _CALL_SHAPE):
         check_fields(call, _CALL_FIELDS, f"{where}.")
         function = require(call, "function", an_object, f"{where}.")
         require(function, "name", non_empty, f"{where}.function.")
-        check_fields(function, {"arguments": _arguments}, f"{where}.function.")
+        check_fields(function, {"arguments": check_arguments}, f"{where}.function.")
 
 
-def _arguments(value: object, param: str) -> None:
+def check_arguments(value: object, param: str) -> None:
+    """A function call's ``arguments``: a string of JSON, or the object itself (see the module docstring)."""
     if not isinstance(value, str | dict):
         raise refuse(param, "a string of JSON", value)
 
@@ -147,12 +144,7 @@ def check_function(spec: JSON, prefix: str) -> None:
 
 def _tools(tools: object, param: str) -> None:
     """Function tools only: no upstream behind this gateway serves other kinds on Chat Completions."""
-    if not isinstance(tools, list):
-        raise refuse(param, "an array of tools", tools)
-    for index, tool in enumerate(tools):
-        where = f"{param}[{index}]"
-        if not isinstance(tool, dict):
-            raise refuse(where, f"a function tool: {_TOOL_SHAPE}", tool)
+    for where, tool in elements(tools, param, "an array of tools", dict, f"a function tool: {_TOOL_SHAPE}"):
         if tool.get("type") != "function":
             raise refuse(f"{where}.type", "'function' (the only tool type on Chat Completions)", tool.get("type"))
         check_function(require(tool, "function", an_object, f"{where}."), f"{where}.function.")
@@ -198,12 +190,8 @@ def _stream_options(value: object, param: str) -> None:
 
 def _functions(value: object, param: str) -> None:
     """The deprecated ``functions``, which the SDKs still send for old code."""
-    if not isinstance(value, list):
-        raise refuse(param, "an array of functions", value)
-    for index, spec in enumerate(value):
-        if not isinstance(spec, dict):
-            raise refuse(f"{param}[{index}]", "an object with a 'name'", spec)
-        check_function(spec, f"{param}[{index}].")
+    for where, spec in elements(value, param, "an array of functions", dict, "an object with a 'name'"):
+        check_function(spec, f"{where}.")
 
 
 def _function_call(value: object, param: str) -> None:

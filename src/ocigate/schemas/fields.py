@@ -10,12 +10,14 @@ fields; :func:`require` is for the fields that must be there.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import Any, TypeGuard
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeGuard, TypeVar
 
 from ocigate.core.errors import InvalidRequest
+from ocigate.core.types import JSON
 
 Checker = Callable[[object, str], None]
+_T = TypeVar("_T")
 _SHOWN = 60  # characters of a wrong value quoted in a message
 
 
@@ -84,9 +86,20 @@ def check_model(payload: Mapping[str, Any]) -> None:
         raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
 
 
-def string(value: object, param: str) -> None:
-    if not isinstance(value, str):
-        raise refuse(param, "a string", value)
+def instance_of(kind: type, expected: str) -> Checker:
+    """A checker of the value's JSON type, ``expected`` naming it in the refusal."""
+
+    def check(value: object, param: str) -> None:
+        if not isinstance(value, kind):
+            raise refuse(param, expected, value)
+
+    return check
+
+
+string = instance_of(str, "a string")
+boolean = instance_of(bool, "a boolean")
+an_object = instance_of(dict, "an object")
+an_array = instance_of(list, "an array")
 
 
 def non_empty(value: object, param: str) -> None:
@@ -94,28 +107,30 @@ def non_empty(value: object, param: str) -> None:
         raise refuse(param, "a non-empty string", value)
 
 
-def boolean(value: object, param: str) -> None:
-    if not isinstance(value, bool):
-        raise refuse(param, "a boolean", value)
-
-
-def an_object(value: object, param: str) -> None:
-    if not isinstance(value, dict):
-        raise refuse(param, "an object", value)
-
-
-def an_array(value: object, param: str) -> None:
+def elements(value: object, param: str, array: str, kind: type[_T], element: str) -> Iterator[tuple[str, _T]]:
+    """Each element of ``value`` with its path, checked as it is reached (so the first wrong field of the first
+    wrong element is the one named): ``value`` must be an array (``array`` says of what), each element a ``kind``
+    (``element`` says which)."""
     if not isinstance(value, list):
-        raise refuse(param, "an array", value)
-
-
-def strings(value: object, param: str) -> None:
-    """An array of strings."""
-    if not isinstance(value, list):
-        raise refuse(param, "an array of strings", value)
+        raise refuse(param, array, value)
     for index, item in enumerate(value):
-        if not isinstance(item, str):
-            raise refuse(f"{param}[{index}]", "a string", item)
+        where = f"{param}[{index}]"
+        if not isinstance(item, kind):
+            raise refuse(where, element, item)
+        yield where, item
+
+
+def array_of(kind: type, array: str, element: str) -> Checker:
+    """A checker of an array whose elements are all ``kind``, and no more is asked of them."""
+
+    def check(value: object, param: str) -> None:
+        for _ in elements(value, param, array, kind, element):
+            pass  # each element is checked as it is reached
+
+    return check
+
+
+strings = array_of(str, "an array of strings", "a string")
 
 
 def string_or_strings(value: object, param: str) -> None:
@@ -124,6 +139,19 @@ def string_or_strings(value: object, param: str) -> None:
         raise refuse(param, "a string or an array of strings", value)
     if isinstance(value, list):
         strings(value, param)
+
+
+def content_part(part: object, where: str, allowed: tuple[str, ...], user_parts: tuple[str, ...]) -> tuple[JSON, str]:
+    """A content part and its ``type``, which must be one a message of its role may send (``allowed``); a type
+    that only user messages may send (``user_parts``) is refused as such."""
+    if not isinstance(part, dict):
+        raise refuse(where, "a content part object with a 'type'", part)
+    kind = part.get("type")
+    if not one_of(kind, allowed):
+        if one_of(kind, user_parts):
+            raise InvalidRequest(f"'{where}.type' {kind!r} is only allowed in user messages.", param=f"{where}.type")
+        raise refuse(f"{where}.type", f"one of {listed(allowed)}", kind)
+    return part, kind
 
 
 def number(low: float, high: float) -> Checker:

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from ocigate.core.errors import InvalidRequest
 from ocigate.core.types import JSON
-from ocigate.schemas.chat import TOOL_CHOICES, check_function, check_response_format
+from ocigate.schemas.chat import TOOL_CHOICES, check_arguments, check_function, check_input_audio, check_response_format
 from ocigate.schemas.fields import (
     Checker,
     an_array,
     an_object,
+    array_of,
     boolean,
     check_fields,
     check_model,
     choice,
+    content_part,
+    elements,
     integer,
     listed,
     non_empty,
@@ -70,7 +73,7 @@ def _item(item: object, where: str) -> None:
     elif kind == "function_call":
         require(item, "call_id", string, prefix)
         require(item, "name", non_empty, prefix)
-        check_fields(item, {"arguments": _arguments}, prefix)
+        check_fields(item, {"arguments": check_arguments}, prefix)
     elif kind == "function_call_output":
         require(item, "call_id", string, prefix)
         _output(item.get("output"), f"{prefix}output")
@@ -78,11 +81,6 @@ def _item(item: object, where: str) -> None:
         check_fields(item, _REASONING_FIELDS, prefix)
     elif kind == "item_reference":
         require(item, "id", non_empty, prefix)
-
-
-def _arguments(value: object, param: str) -> None:
-    if not isinstance(value, str | dict):
-        raise refuse(param, "a string of JSON", value)
 
 
 def _message(item: JSON, where: str) -> None:
@@ -99,14 +97,8 @@ def _message(item: JSON, where: str) -> None:
         _part(part, f"{where}.content[{index}]", allowed)
 
 
-def _part(part: object, where: str, allowed: tuple[str, ...]) -> None:
-    if not isinstance(part, dict):
-        raise refuse(where, "a content part object with a 'type'", part)
-    kind = part.get("type")
-    if not one_of(kind, allowed):
-        if one_of(kind, USER_PARTS):
-            raise InvalidRequest(f"'{where}.type' {kind!r} is only allowed in user messages.", param=f"{where}.type")
-        raise refuse(f"{where}.type", f"one of {listed(allowed)}", kind)
+def _part(value: object, where: str, allowed: tuple[str, ...]) -> None:
+    part, kind = content_part(value, where, allowed, USER_PARTS)
     prefix = f"{where}."
     if kind == "refusal":
         require(part, "refusal", string, prefix)
@@ -118,9 +110,7 @@ def _part(part: object, where: str, allowed: tuple[str, ...]) -> None:
     elif kind == "input_file":
         _one_source(part, prefix, ("file_data", "file_id", "file_url"))
     else:
-        audio = require(part, "input_audio", an_object, prefix)
-        require(audio, "data", non_empty, f"{prefix}input_audio.")
-        require(audio, "format", non_empty, f"{prefix}input_audio.")
+        check_input_audio(part, prefix)
 
 
 def _one_source(part: JSON, prefix: str, sources: tuple[str, ...]) -> None:
@@ -144,21 +134,8 @@ def _output(output: object, where: str) -> None:
             require(part, "text", string, f"{where}[{index}].")
 
 
-def _summary(value: object, param: str) -> None:
-    if not isinstance(value, list):
-        raise refuse(param, "an array of parts such as {'type': 'summary_text', 'text': ...}", value)
-    for index, part in enumerate(value):
-        if not isinstance(part, dict):
-            raise refuse(f"{param}[{index}]", "an object such as {'type': 'summary_text', 'text': ...}", part)
-
-
 def _tools(tools: object, param: str) -> None:
-    if not isinstance(tools, list):
-        raise refuse(param, "an array of tools", tools)
-    for index, tool in enumerate(tools):
-        where = f"{param}[{index}]"
-        if not isinstance(tool, dict):
-            raise refuse(where, "a tool object with a 'type'", tool)
+    for where, tool in elements(tools, param, "an array of tools", dict, "a tool object with a 'type'"):
         if require(tool, "type", non_empty, f"{where}.") != "function":
             continue  # a built-in tool: the upstream's to judge
         nested = tool.get("function")
@@ -196,6 +173,8 @@ def _conversation(value: object, param: str) -> None:
 
 
 _ITEM_FIELDS: dict[str, Checker] = {"id": string, "status": string}
+_SUMMARY_PART = "{'type': 'summary_text', 'text': ...}"
+_summary = array_of(dict, f"an array of parts such as {_SUMMARY_PART}", f"an object such as {_SUMMARY_PART}")
 _REASONING_FIELDS: dict[str, Checker] = {"summary": _summary, "content": _summary, "encrypted_content": string}
 _REASONING: dict[str, Checker] = {"effort": string, "summary": string, "generate_summary": string}
 

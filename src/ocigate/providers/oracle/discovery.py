@@ -2,7 +2,7 @@
 
 Usage::
 
-    models = await list_oci_models(http, management_url(config), compartment, timeout=timeout, error=explain)
+    models = await list_oci_models(http, management_url(config), compartment, timeout=timeout, context=lambda: ctx)
 
 Pages are followed through ``opc-next-page``; only ACTIVE models that can still be called on demand are kept,
 with their capability as the gateway's kind (CHAT → chat, TEXT_EMBEDDINGS → embeddings, TEXT_RERANK → rerank).
@@ -23,16 +23,14 @@ import orjson
 from ocigate.catalog.metadata import ModelKind
 from ocigate.catalog.regions import management_base_url, region_from_url
 from ocigate.config.settings import ProviderConfig
-from ocigate.core.errors import UpstreamError
 from ocigate.providers.base import ListedModel
+from ocigate.providers.oracle.hints import UpstreamContext, oracle_error
 from ocigate.providers.oracle.http import SignedHttp
 
 MODELS_PATH = "/20231130/models"
 KINDS: dict[str, ModelKind] = {"CHAT": "chat", "TEXT_EMBEDDINGS": "embeddings", "TEXT_RERANK": "rerank"}
 PAGE_SIZE = 1000
 MAX_PAGES = 50  # a runaway opc-next-page loop ends here
-
-ErrorFactory = Callable[[int, bytes, dict[str, str], str | None], UpstreamError]
 
 
 def management_url(config: ProviderConfig) -> str:
@@ -80,9 +78,10 @@ async def list_oci_models(
     compartment: str,
     *,
     timeout: aiohttp.ClientTimeout,
-    error: ErrorFactory,
+    context: Callable[[], UpstreamContext],
 ) -> list[ListedModel]:
-    """Every on-demand model of the compartment's region, in Oracle's order, each name once."""
+    """Every on-demand model of the compartment's region, in Oracle's order, each name once. A failed page raises
+    Oracle's error explained for ``context()``, asked only then (the signer's credentials are loaded by then)."""
     found: dict[str, ListedModel] = {}
     page: str | None = None
     now = datetime.now(UTC)
@@ -97,7 +96,7 @@ async def list_oci_models(
             request_id = response.headers.get("opc-request-id")
             if response.status != 200:
                 headers = {k.lower(): v for k, v in response.headers.items()}
-                raise error(response.status, data, headers, request_id)
+                raise oracle_error(response.status, data, headers, context(), request_id)
             page = response.headers.get("opc-next-page")
         try:
             items = orjson.loads(data).get("items")

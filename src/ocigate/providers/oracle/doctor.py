@@ -21,7 +21,7 @@ from ocigate.config.settings import Diagnostic, ProviderConfig
 from ocigate.core.errors import GatewayError
 from ocigate.core.jwt import token_expiry
 from ocigate.providers.oracle.discovery import list_oci_models, management_url
-from ocigate.providers.oracle.hints import UpstreamContext, oracle_error
+from ocigate.providers.oracle.hints import UpstreamContext
 from ocigate.providers.oracle.http import SignedHttp
 from ocigate.providers.oracle.signing import OciRequestSigner
 
@@ -136,7 +136,7 @@ async def catalogue_probe(
             management_url(config),
             compartment,
             timeout=aiohttp.ClientTimeout(total=30, connect=10),
-            error=lambda status, data, headers, rid: oracle_error(status, data, headers, ctx, rid),
+            context=lambda: ctx,
         )
     except GatewayError as err:
         return Diagnostic("error", name, f"Provider '{name}': ListModels failed. {err.message}")

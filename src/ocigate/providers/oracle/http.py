@@ -13,7 +13,7 @@ expired between two refreshes, or a key rotated on disk, and the request was nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 
 import aiohttp
 
@@ -34,21 +34,16 @@ class SignedHttp:
         timeout: aiohttp.ClientTimeout,
     ) -> aiohttp.ClientResponse:
         """The response, unread: the caller reads and releases it."""
+
+        def send() -> Awaitable[aiohttp.ClientResponse]:
+            # Signed at each call: the second signature carries the refreshed credentials.
+            signed = self.signer.sign(method, url, headers, body)
+            return self._session.request(method, url, data=body, headers=signed, timeout=timeout)
+
         await self.signer.ensure_ready()
-        response = await self._send(method, url, body, headers, timeout)
+        response = await send()
         if response.status != 401:
             return response
         response.release()
         await self.signer.refresh_async()
-        return await self._send(method, url, body, headers, timeout)
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        body: bytes | None,
-        headers: Mapping[str, str],
-        timeout: aiohttp.ClientTimeout,
-    ) -> aiohttp.ClientResponse:
-        signed = self.signer.sign(method, url, headers, body)
-        return await self._session.request(method, url, data=body, headers=signed, timeout=timeout)
+        return await send()

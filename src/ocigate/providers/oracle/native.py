@@ -24,11 +24,10 @@ from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import InvalidRequest, NotFound, ProviderUnavailable, UpstreamError
 from ocigate.core.types import JSON
 from ocigate.providers.base import ListedModel, UpstreamReply
-from ocigate.providers.oracle.discovery import list_oci_models, management_url
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
-from ocigate.providers.oracle.http import SignedHttp
 from ocigate.providers.oracle.signing import OciRequestSigner
-from ocigate.providers.oracle.stream import CONNECTION_ERRORS, NativeChatStream
+from ocigate.providers.oracle.stream import NativeChatStream
+from ocigate.providers.transport import CONNECTION_ERRORS, HttpProvider, describe, read_error_body
 from ocigate.translate.oracle.chat import api_format_for, from_oci_chat_response, to_oci_chat_request
 from ocigate.translate.oracle.embed import (
     embedding_format,
@@ -46,7 +45,7 @@ _JSON = {"content-type": "application/json", "accept": "application/json"}
 _SSE = {"content-type": "application/json", "accept": "text/event-stream"}
 
 
-class OciNativeProvider:
+class OciNativeProvider(HttpProvider):
     serves_responses = False  # api/responses.py translates the Responses API over chat
 
     def __init__(
@@ -58,20 +57,12 @@ class OciNativeProvider:
         timeout: aiohttp.ClientTimeout | None = None,
         stream_timeout: aiohttp.ClientTimeout | None = None,
     ) -> None:
-        self.name = config.name
-        self.type = config.type
-        self.region = config.region
-        self.base_url = config.base_url.rstrip("/")
-        self.signer = signer
-        self._config = config
-        self._session = session
-        self._http = SignedHttp(session, signer) if signer is not None else None
+        super().__init__(config, session, signer)
         self._bearer = {"authorization": f"Bearer {config.api_key.strip()}"} if signer is None else {}
         self._timeout = timeout or aiohttp.ClientTimeout(total=600, connect=10)
         self._stream_timeout = stream_timeout or aiohttp.ClientTimeout(total=None, connect=10, sock_read=600)
         self._dedicated = {d.name: d for d in config.dedicated}
         self._names: dict[str, str] = {}  # model OCID → name, from discovery, to pick the API format
-        self._management = management_url(config)
 
     def _context(self, model: str, operation: str = "chat/completions") -> UpstreamContext:
         signer = self.signer
@@ -115,8 +106,8 @@ class OciNativeProvider:
         headers = _SSE if stream else _JSON
         operation = {"chat": "chat/completions", "embedText": "embeddings"}.get(path, "rerank")
         try:
-            if self._http is not None:
-                response = await self._http.request("POST", url, body, headers, timeout)
+            if self._signed is not None:
+                response = await self._signed.request("POST", url, body, headers, timeout)
             else:
                 response = await self._session.post(
                     url, data=body, headers={**headers, **self._bearer}, timeout=timeout
@@ -124,14 +115,9 @@ class OciNativeProvider:
         except TimeoutError as exc:
             raise connection_error(self._context(model, operation), "no answer in time", timeout=True) from exc
         except CONNECTION_ERRORS as exc:
-            raise connection_error(self._context(model, operation), f"{type(exc).__name__}: {exc}") from exc
+            raise connection_error(self._context(model, operation), describe(exc)) from exc
         if response.status >= 400:
-            try:
-                data = await response.read()
-            except CONNECTION_ERRORS:
-                data = b""
-            finally:
-                response.release()
+            data = await read_error_body(response)
             raise self._error(response.status, data, response.headers, model, operation)
         return response
 
@@ -220,17 +206,8 @@ class OciNativeProvider:
         return NativeChatStream(response, response.headers.get("opc-request-id"), self._context(model), translator)
 
     async def list_models(self) -> list[ListedModel] | None:
-        if not self._config.discovery or self._http is None:
+        if not self._config.discovery or self._signed is None:
             return None
-        compartment = await self._compartment()
-        models = await list_oci_models(
-            self._http,
-            self._management,
-            compartment,
-            timeout=self._timeout,
-            error=lambda status, data, headers, rid: oracle_error(
-                status, data, headers, self._context("(ListModels)", "models"), rid
-            ),
-        )
+        models = await self._list_catalogue(await self._compartment(), self._timeout)
         self._names = {m.ocid: m.id for m in models if m.ocid}
         return models

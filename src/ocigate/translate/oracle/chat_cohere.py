@@ -15,7 +15,7 @@ import json
 
 from ocigate.core.errors import InvalidRequest
 from ocigate.core.types import JSON
-from ocigate.translate.oracle.chat_generic import json_schema_spec, response_format_type
+from ocigate.translate.oracle.chat_generic import json_schema_spec, plain_response_format, response_format_type
 from ocigate.translate.oracle.messages import Call, Function, ToolChoice, Turn, parse_arguments
 from ocigate.translate.oracle.schema import inline_schema
 
@@ -236,12 +236,8 @@ def to_cohere_v2_tools(functions: list[Function], choice: ToolChoice) -> JSON:
 def to_cohere_response_format(fmt: object) -> JSON | None:
     """CohereResponseFormat: TEXT, or JSON_OBJECT with an optional ``schema`` (json_schema maps onto it)."""
     kind = response_format_type(fmt)
-    if kind is None:
-        return None
-    if kind == "text":
-        return {"type": "TEXT"}
-    if kind == "json_object":
-        return {"type": "JSON_OBJECT"}
+    if kind != "json_schema":
+        return plain_response_format(kind)
     spec = json_schema_spec(fmt)
     schema = spec.get("schema")
     return {"type": "JSON_OBJECT", "schema": inline_schema(schema) if isinstance(schema, dict) else {"type": "object"}}

@@ -75,12 +75,8 @@ def to_generic_tool_choice(choice: ToolChoice) -> JSON:
 def to_generic_response_format(fmt: object) -> JSON | None:
     """OpenAI's ``response_format`` as GENERIC's ``responseFormat``; OCI wants ``isStrict``, not ``strict``."""
     kind = response_format_type(fmt)
-    if kind is None:
-        return None
-    if kind == "text":
-        return {"type": "TEXT"}
-    if kind == "json_object":
-        return {"type": "JSON_OBJECT"}
+    if kind != "json_schema":
+        return plain_response_format(kind)
     spec = json_schema_spec(fmt)
     schema: JSON = {"name": spec.get("name") if isinstance(spec.get("name"), str) else "response"}
     if isinstance(spec.get("description"), str):
@@ -101,6 +97,15 @@ def response_format_type(fmt: object) -> str | None:
             "'response_format.type' must be 'text', 'json_object' or 'json_schema'.", param="response_format"
         )
     return str(kind)
+
+
+def plain_response_format(kind: str | None) -> JSON | None:
+    """Oracle's ``responseFormat`` for a ``text`` or ``json_object`` format, the same in every API format; None
+    for none."""
+    return None if kind is None else {"type": _PLAIN_FORMATS[kind]}
+
+
+_PLAIN_FORMATS = {"text": "TEXT", "json_object": "JSON_OBJECT"}
 
 
 def json_schema_spec(fmt: object) -> JSON:

@@ -139,17 +139,19 @@ def _call(call_id: str, name: str, arguments: str) -> JSON:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
+def _given_call(call_id: object, name: str, arguments: object, index: int) -> JSON:
+    """A tool call as Oracle gave it: arguments parsed or not, and an id unless the model left it out."""
+    arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    given = call_id if isinstance(call_id, str) and call_id else None
+    return _call(given or synth_call_id(name, arguments, index), name, arguments)
+
+
 def _generic_choice(choice: JSON, position: int) -> JSON:
     message = as_object(choice.get("message"))
     calls: list[JSON] = []
     for index, call in enumerate(message.get("toolCalls") or []):
-        if not isinstance(call, dict):
-            continue
-        name = str(call.get("name", ""))
-        arguments = call.get("arguments", "")
-        arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
-        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else None
-        calls.append(_call(call_id or synth_call_id(name, arguments, index), name, arguments))
+        if isinstance(call, dict):
+            calls.append(_given_call(call.get("id"), str(call.get("name", "")), call.get("arguments", ""), index))
     given = choice.get("index")
     reasoning = message.get("reasoningContent")
     result = _choice(
@@ -182,13 +184,9 @@ def _cohere_v2_choice(response: JSON) -> JSON:
     calls = []
     for index, call in enumerate(message.get("toolCalls") or []):
         function = call.get("function") if isinstance(call, dict) else None
-        if not isinstance(function, dict):
-            continue
-        name = str(function.get("name", ""))
-        arguments = function.get("arguments", "{}")
-        arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
-        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else None
-        calls.append(_call(call_id or synth_call_id(name, arguments, index), name, arguments))
+        if isinstance(function, dict):
+            name, arguments = str(function.get("name", "")), function.get("arguments", "{}")
+            calls.append(_given_call(call.get("id"), name, arguments, index))
     content = message.get("content")
     finish = finish_reason(response.get("finishReason"), has_tool_calls=bool(calls))
     # toolPlan (the model's note on why it calls tools) has no OpenAI field and is left out.

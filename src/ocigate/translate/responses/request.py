@@ -147,32 +147,33 @@ def _part(part: object, where: str) -> JSON:
     if kind in _TEXT_PARTS:
         return {"type": "text", "text": _string(part, "text", where)}
     if kind == "input_image":
-        url = part.get("image_url")
-        if not isinstance(url, str) or not url:
-            raise InvalidRequest(
-                f"{where}: images must be sent as image_url (a URL or a data: URL); this gateway serves no Files "
-                "API, so file_id cannot be used.",
-                param="input",
-            )
-        image: JSON = {"url": url}
-        if isinstance(part.get("detail"), str):
-            image["detail"] = part["detail"]
-        return {"type": "image_url", "image_url": image}
+        return {"type": "image_url", "image_url": _inline(part, where, "image_url", "url", "detail", _NO_IMAGE_FILES)}
     if kind == "input_file":
-        data = part.get("file_data")
-        if not isinstance(data, str) or not data:
-            raise InvalidRequest(
-                f"{where}: files must be sent inline as file_data; this gateway serves no Files API, so file_id "
-                "and file_url cannot be used.",
-                param="input",
-            )
-        file: JSON = {"file_data": data}
-        if isinstance(part.get("filename"), str):
-            file["filename"] = part["filename"]
-        return {"type": "file", "file": file}
+        return {"type": "file", "file": _inline(part, where, "file_data", "file_data", "filename", _NO_FILE_REFERENCES)}
     if kind == "input_audio":
         return {"type": "input_audio", "input_audio": part.get("input_audio")}
     raise InvalidRequest(f"{where}: content part type {kind!r} is not supported on this model.", param="input")
+
+
+_NO_IMAGE_FILES = (
+    "images must be sent as image_url (a URL or a data: URL); this gateway serves no Files API, so file_id cannot "
+    "be used."
+)
+_NO_FILE_REFERENCES = (
+    "files must be sent inline as file_data; this gateway serves no Files API, so file_id and file_url cannot be used."
+)
+
+
+def _inline(part: JSON, where: str, key: str, named: str, optional: str, refusal: str) -> JSON:
+    """``{named: part[key]}``, which must be a non-empty string (the data itself, not a reference to a file), with
+    ``part[optional]`` when it is a string."""
+    value = part.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{where}: {refusal}", param="input")
+    inline: JSON = {named: value}
+    if isinstance(part.get(optional), str):
+        inline[optional] = part[optional]
+    return inline
 
 
 def _string(item: JSON, key: str, where: str) -> str:

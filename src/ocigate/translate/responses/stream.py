@@ -19,6 +19,7 @@ Reasoning is streamed as a reasoning summary, text as an ``output_text`` part, a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -61,9 +62,9 @@ class _Call:
 
 class ResponsesStreamTranslator:
     def __init__(self, request: JSON, response_id: str, created_at: int) -> None:
-        self._request = request
         self._id = response_id
-        self._created_at = created_at
+        # The envelope of every snapshot: the request it echoes, its id and its creation time never change.
+        self._response = partial(response_object, request, response_id=response_id, created_at=created_at)
         self._sequence = 0
         self._items: list[JSON | None] = []  # by output index; None while the item is still open
         self._text: _Text | None = None
@@ -79,7 +80,7 @@ class ResponsesStreamTranslator:
         if self._started:
             return []
         self._started = True
-        snapshot = self._response("in_progress", [], usage=None)
+        snapshot = self._response(status="in_progress", output=[], usage=None)
         return [
             self._event("response.created", response=snapshot),
             self._event("response.in_progress", response=snapshot),
@@ -144,30 +145,10 @@ class ResponsesStreamTranslator:
         :meth:`fail` the failed one."""
         usage = usage_from_chat(self._usage)
         if self._error is not None:
-            return self._response("failed", self._snapshot(), usage=usage, error=self._error)
+            return self._response(status="failed", output=self._snapshot(), usage=usage, error=self._error)
         reason = incomplete_reason(self._finish_reason)
         status = "incomplete" if reason else "completed" if self._ended else "in_progress"
-        return self._response(status, self._snapshot(), usage=usage, incomplete=reason)
-
-    def _response(
-        self,
-        status: str,
-        output: list[JSON],
-        *,
-        usage: JSON | None,
-        incomplete: str | None = None,
-        error: JSON | None = None,
-    ) -> JSON:
-        return response_object(
-            self._request,
-            response_id=self._id,
-            created_at=self._created_at,
-            status=status,
-            output=output,
-            usage=usage,
-            incomplete=incomplete,
-            error=error,
-        )
+        return self._response(status=status, output=self._snapshot(), usage=usage, incomplete=reason)
 
     def _snapshot(self) -> list[JSON]:
         """Every item: closed ones as they closed, open ones as they stand (``in_progress``)."""
