@@ -26,20 +26,31 @@ MODELS = (
 
 
 class ServerThread:
-    def __init__(self, app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on") -> None:
+    def __init__(
+        self, app: ASGIApp, *, lifespan: Literal["auto", "on", "off"] = "on", tls: tuple[str, str] | None = None
+    ) -> None:
+        """``tls``: the certificate chain's and the private key's PEM files, to serve HTTPS."""
+        self.scheme = "https" if tls else "http"
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(
-            app, lifespan=lifespan, log_level="warning", access_log=False, log_config=None, loop="asyncio"
+            app,
+            lifespan=lifespan,
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            loop="asyncio",
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> ServerThread:
         self.thread.start()
@@ -55,8 +66,8 @@ class ServerThread:
         self.thread.join(timeout=15)
 
 
-def start_emulator(config: EmulatorConfig | None = None) -> ServerThread:
-    return ServerThread(create_emulator_app(config), lifespan="off").start()
+def start_emulator(config: EmulatorConfig | None = None, *, tls: tuple[str, str] | None = None) -> ServerThread:
+    return ServerThread(create_emulator_app(config), lifespan="off", tls=tls).start()
 
 
 def start_gateway(env: Mapping[str, str], *, config_file: str | None = None) -> tuple[ServerThread, Gateway]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from ocigate.catalog.regions import GENAI_REGIONS, compat_base_url, native_base_url, region_from_url
 from ocigate.config.diagnostics import Diagnostic, nearest_names
+from ocigate.config.network import Egress, read_egress
 from ocigate.config.oracle import (
     AUTHS,
     IAM_AUTHS,
@@ -63,6 +64,8 @@ PROVIDER_FIELDS = (
     "management_endpoint",
     "federation_endpoint",
     "timeouts",
+    "proxy",
+    "ca_bundle",
 )
 DEDICATED_FIELDS = ("endpoint", "endpoint_id", "model")
 ENV_FIELDS = ("BASE_URL", "API_KEY_SECONDARY", "API_KEY", "MODELS", "REGION", "PROJECT")  # longest suffix first
@@ -106,6 +109,8 @@ class ProviderConfig:
     ``OCI_RESOURCE_PRINCIPAL_*`` variables itself, as the OCI runtimes that set them expect."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     """Connect, first byte, idle stream and whole reply: ``routing.timeouts`` with this provider's ``timeouts:``."""
+    egress: Egress = Egress()
+    """Its proxy and CA bundle: ``proxy:`` and ``ca_bundle:``, else the environment's (``network.py``)."""
 
     @property
     def uses_iam(self) -> bool:
@@ -356,3 +361,22 @@ def with_timeouts(
         problems += more
         found.append(replace(provider, timeouts=timeouts))
     return found, problems
+
+
+def with_egress(
+    providers: list[ProviderConfig], document: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[list[ProviderConfig], list[str]]:
+    """Each provider's proxy and CA bundle (``network.py``): its own ``proxy:`` and ``ca_bundle:`` (``${VAR}``
+    expanded), else the top level's ``ca_bundle:`` and the environment's."""
+    block = document.get("providers")
+    entries: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for name, entry in (block if isinstance(block, dict) else {}).items():
+        if isinstance(entry, dict):
+            own = {key: expand(str(entry[key]), env) for key in ("proxy", "ca_bundle") if entry.get(key) is not None}
+            for key, value in own.items():
+                if unset := UNEXPANDED.search(value):
+                    problems.append(f"providers.{name}.{key}: {unset.group(0)} names a variable that is not set.")
+            entries[str(name)] = own
+    found, default, more = read_egress(document, env, entries)
+    return [replace(p, egress=found.get(p.name, default)) for p in providers], [*problems, *more]

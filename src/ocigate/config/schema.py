@@ -64,6 +64,7 @@ def fields(*names: str, **nested: Shape) -> Fields:
 
 TIMEOUTS = fields(*TIMEOUT_FIELDS)
 SCHEMA = fields(
+    "ca_bundle",
     providers=Each(fields(*PROVIDER_FIELDS, timeouts=TIMEOUTS, dedicated=Each(fields(*DEDICATED_FIELDS)))),
     routing=fields(*ROUTING_FIELDS, retries=fields(*RETRY_FIELDS), breaker=fields(*BREAKER_FIELDS), timeouts=TIMEOUTS),
     models=Each(fields(*ROUTE_FIELDS, deployments=Items(fields(*DEPLOYMENT_FIELDS)))),

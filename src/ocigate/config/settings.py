@@ -28,6 +28,7 @@ from ocigate.config.providers import (
     load_providers,
     misspelt_variables,
     split_models,
+    with_egress,
     with_timeouts,
 )
 from ocigate.config.retention import RetentionSettings, read_retention
@@ -189,6 +190,8 @@ class _Blocks:
         routing, found = read_routing(document, env)
         problems += found
         timed, found = with_timeouts(providers, file, routing.timeouts)
+        problems += found
+        timed, found = with_egress(timed, document, env)
         problems += found
         prices, found = parse_prices(document.get("prices"))
         problems += found

@@ -9,6 +9,7 @@ reader still sees which credential was sent::
     {"api_key": "abc"}               ->  {"api_key": "[redacted]"}
     sk-abc123 / ogk-abc123           ->  sk-[redacted] / ogk-[redacted]
     -----BEGIN … PRIVATE KEY-----…   ->  [redacted]
+    http://user:pass@proxy:3128      ->  http://[redacted]@proxy:3128
 
 A virtual key's display form (``ogk-`` and its 8-character prefix, then "…") is what logs are meant to show, and
 is kept.
@@ -59,6 +60,8 @@ _FORMS = re.compile(
     r"))",
     re.IGNORECASE,
 )
+# A URL's user information (a proxy's credentials): everything between "://" and "@" that cannot be a path.
+_USERINFO = re.compile(r"(?<=://)[^\s/@\"'<>\[\]]+(?=@)")
 _GROUPS = ("dq", "sq", "eq", "bare", "scheme", "prefixed", "pem")
 # Words of which every form holds one: text without any (most log lines) is returned at once.
 _HINTS = ("key", "auth", "secret", "passw", "phrase", "pepper", "token", "bearer", "basic", "sk-", "ogk-", "-----begin")
@@ -66,6 +69,8 @@ _HINTS = ("key", "auth", "secret", "passw", "phrase", "pepper", "token", "bearer
 
 def redact(text: str) -> str:
     """``text`` with every secret value replaced by ``[redacted]``; idempotent."""
+    if "@" in text and "://" in text:
+        text = _USERINFO.sub(MARK, text)
     lowered = text.lower()
     if not any(hint in lowered for hint in _HINTS):
         return text

@@ -33,7 +33,7 @@ from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
 from ocigate.providers.oracle.secrets_pair import SecretPair
 from ocigate.providers.oracle.signing import OciRequestSigner
-from ocigate.providers.transport import CONNECTION_ERRORS, EventReader, HttpProvider, describe, read_error_body
+from ocigate.providers.transport import CONNECTION_ERRORS, EventReader, HttpProvider, read_error_body, unreachable
 
 
 def client_timeouts(timeouts: Timeouts) -> tuple[aiohttp.ClientTimeout, aiohttp.ClientTimeout]:
@@ -108,7 +108,7 @@ class OpenAICompatProvider(HttpProvider):
     ) -> aiohttp.ClientResponse:
         if self._signed is not None:
             return await self._signed.request("POST", url, body, headers, timeout)
-        return await self._session.post(url, data=body, headers=headers, timeout=timeout)
+        return await self._session.post(url, data=body, headers=headers, timeout=timeout, **self._wire.options(url))
 
     def _secret(self) -> tuple[str | None, dict[str, str], dict[str, str]]:
         """The secret to send now (None without a pair) and its reply and stream headers."""
@@ -132,7 +132,7 @@ class OpenAICompatProvider(HttpProvider):
         except TimeoutError as exc:
             raise connection_error(self._context(model), str(exc) or "no answer in time", timeout=True) from exc
         except CONNECTION_ERRORS as exc:
-            raise connection_error(self._context(model), describe(exc)) from exc
+            raise connection_error(self._context(model), unreachable(exc)) from exc
 
     async def open_stream(self, path: str, body: bytes, *, model: str) -> _EventStream:
         secret, _, stream_headers = self._secret()
@@ -141,7 +141,7 @@ class OpenAICompatProvider(HttpProvider):
         except TimeoutError as exc:
             raise connection_error(self._context(model), "no answer in time", timeout=True) from exc
         except CONNECTION_ERRORS as exc:
-            raise connection_error(self._context(model), describe(exc)) from exc
+            raise connection_error(self._context(model), unreachable(exc)) from exc
         request_id = response.headers.get("opc-request-id")
         if response.status >= 400:
             raise self._error(response, await read_error_body(response), model, request_id, path, secret)
@@ -158,7 +158,9 @@ class OpenAICompatProvider(HttpProvider):
             return await self._list_oracle_catalogue() if self._config.discovery else None
         try:
             headers = self._secret()[1]
-            async with self._session.get(self._url("models"), headers=headers, timeout=self._timeout) as response:
+            url = self._url("models")
+            options = self._wire.options(url)
+            async with self._session.get(url, headers=headers, timeout=self._timeout, **options) as response:
                 if response.status != 200:
                     return None
                 data = orjson.loads(await response.read())

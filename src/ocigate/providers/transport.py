@@ -13,21 +13,38 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 
+from ocigate.config.network import CA_HINT
 from ocigate.config.settings import ProviderConfig
 from ocigate.providers.base import ListedModel
+from ocigate.providers.egress import Wire
 from ocigate.providers.oracle.discovery import list_oci_models, management_url
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error
 from ocigate.providers.oracle.http import SignedHttp
 from ocigate.providers.oracle.signing import OciRequestSigner
 
-CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError)
-"""What aiohttp raises when a connection cannot be made or breaks off (a timeout is a ``TimeoutError``)."""
+CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, aiohttp.ClientHttpProxyError, OSError)
+"""What aiohttp raises when a connection cannot be made (a proxy's refusal too) or breaks off (a timeout is a
+``TimeoutError``)."""
 
 
 def describe(exc: BaseException) -> str:
     """An exception as a message names it: ``ClientOSError: [Errno 111] Connect call failed``."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def unreachable(exc: BaseException) -> str:
+    """Why a connection could not be made, with the setting that fixes it when the network's TLS or proxy is the
+    cause (the proxy's URL in aiohttp's messages never holds its credentials: ``config/network.py``)."""
+    said = describe(exc)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return f"{said}; the upstream's TLS certificate is not trusted: {CA_HINT} signed it"
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return f"{said}; the proxy cannot be reached: check HTTPS_PROXY/HTTP_PROXY or the provider's proxy:"
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        fix = "give its credentials in the proxy URL (http://user:password@host:port)" if exc.status == 407 else ""
+        return f"the proxy refused the connection ({exc.status} {exc.message}){'; ' + fix if fix else ''}"
+    return said
 
 
 async def read_error_body(response: aiohttp.ClientResponse) -> bytes:
@@ -52,7 +69,9 @@ class HttpProvider(ABC):
         self.signer = signer
         self._config = config
         self._session = session
-        self._signed = SignedHttp(session, signer) if signer is not None else None
+        self._wire = Wire(config.egress)
+        """The proxy and CA bundle of each request (``providers/egress.py``)."""
+        self._signed = SignedHttp(session, signer, self._wire) if signer is not None else None
 
     @abstractmethod
     def _context(self, model: str, operation: str = "chat/completions") -> UpstreamContext:

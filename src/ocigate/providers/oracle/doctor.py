@@ -20,6 +20,7 @@ from ocigate.config.oracle import read_profile
 from ocigate.config.settings import Diagnostic, ProviderConfig
 from ocigate.core.errors import GatewayError
 from ocigate.core.jwt import token_expiry
+from ocigate.providers.egress import Wire
 from ocigate.providers.oracle.discovery import list_oci_models, management_url
 from ocigate.providers.oracle.hints import UpstreamContext
 from ocigate.providers.oracle.http import SignedHttp
@@ -132,7 +133,7 @@ async def catalogue_probe(
             operation="models",
         )
         models = await list_oci_models(
-            SignedHttp(session, signer),
+            SignedHttp(session, signer, Wire(config.egress)),
             management_url(config),
             compartment,
             timeout=aiohttp.ClientTimeout(total=30, connect=10),

@@ -17,13 +17,15 @@ from collections.abc import Awaitable, Mapping
 
 import aiohttp
 
+from ocigate.providers.egress import Wire
 from ocigate.providers.oracle.signing import OciRequestSigner
 
 
 class SignedHttp:
-    def __init__(self, session: aiohttp.ClientSession, signer: OciRequestSigner) -> None:
+    def __init__(self, session: aiohttp.ClientSession, signer: OciRequestSigner, wire: Wire | None = None) -> None:
         self._session = session
         self.signer = signer
+        self._wire = wire or Wire()
 
     async def request(
         self,
@@ -38,7 +40,9 @@ class SignedHttp:
         def send() -> Awaitable[aiohttp.ClientResponse]:
             # Signed at each call: the second signature carries the refreshed credentials.
             signed = self.signer.sign(method, url, headers, body)
-            return self._session.request(method, url, data=body, headers=signed, timeout=timeout)
+            return self._session.request(
+                method, url, data=body, headers=signed, timeout=timeout, **self._wire.options(url)
+            )
 
         await self.signer.ensure_ready()
         response = await send()

@@ -27,7 +27,7 @@ from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
 from ocigate.providers.oracle.signing import OciRequestSigner
 from ocigate.providers.oracle.stream import NativeChatStream
-from ocigate.providers.transport import CONNECTION_ERRORS, HttpProvider, describe, read_error_body
+from ocigate.providers.transport import CONNECTION_ERRORS, HttpProvider, read_error_body, unreachable
 from ocigate.translate.oracle.chat import api_format_for, from_oci_chat_response, to_oci_chat_request
 from ocigate.translate.oracle.embed import (
     embedding_format,
@@ -110,12 +110,12 @@ class OciNativeProvider(HttpProvider):
                 response = await self._signed.request("POST", url, body, headers, timeout)
             else:
                 response = await self._session.post(
-                    url, data=body, headers={**headers, **self._bearer}, timeout=timeout
+                    url, data=body, headers={**headers, **self._bearer}, timeout=timeout, **self._wire.options(url)
                 )
         except TimeoutError as exc:
             raise connection_error(self._context(model, operation), "no answer in time", timeout=True) from exc
         except CONNECTION_ERRORS as exc:
-            raise connection_error(self._context(model, operation), describe(exc)) from exc
+            raise connection_error(self._context(model, operation), unreachable(exc)) from exc
         if response.status >= 400:
             data = await read_error_body(response)
             raise self._error(response.status, data, response.headers, model, operation)
