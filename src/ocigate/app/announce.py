@@ -34,7 +34,8 @@ def announce(settings: Settings, emulator: EmbeddedEmulator | None, providers: l
             "OCIGATE_MASTER_KEY is not set: any local process can use this gateway; it serves only on loopback (%s).",
             settings.host,
         )
-    log.info("ocigate %s serving http://%s:%d/v1", __version__, settings.host, settings.port)
+    scheme = "https" if settings.tls is not None else "http"
+    log.info("ocigate %s serving %s://%s:%d/v1", __version__, scheme, settings.host, settings.port)
 
 
 def _report(diagnostic: Diagnostic) -> None:

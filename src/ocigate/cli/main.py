@@ -14,6 +14,11 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML file with a providers: block (or OCIGATE_CONFIG)")
 
 
+def _add_tls(parser: argparse.ArgumentParser, certfile_help: str) -> None:
+    parser.add_argument("--ssl-certfile", metavar="PEM", help=certfile_help)
+    parser.add_argument("--ssl-keyfile", metavar="PEM", help="its private key (PEM), unless in the certificate file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocigate", description="OpenAI-compatible gateway for Oracle Generative AI")
     parser.add_argument("--version", action="version", version=f"ocigate {__version__}")
@@ -26,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--emulator", action="store_true", help="serve the bundled emulator even if Oracle is configured"
     )
     _add_config(serve)
+    _add_tls(serve, "HTTPS on the port: the certificate chain (PEM; or OCIGATE_SSL_CERTFILE)")
 
     emulator = commands.add_parser("emulator", help="run the bundled Oracle emulator on its own")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -46,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an IAM signing key the native API accepts, keyId <tenancy>/<user>/<fingerprint> (repeatable)",
     )
     emulator.add_argument("--stream-delay", type=float, default=0.0, metavar="SECONDS")
+    _add_tls(emulator, "HTTPS on the port: the certificate chain (PEM)")
 
     models = commands.add_parser("models", help="print the model registry as the gateway sees it")
     _add_config(models)
@@ -139,9 +146,10 @@ def run_emulator(args: argparse.Namespace) -> int:
             return 2
         iam_keys.append(IamKey(key_id, public_pem))
     config = EmulatorConfig(region=args.region, keys=keys, stream_delay_s=args.stream_delay, iam_keys=tuple(iam_keys))
+    scheme = "https" if args.ssl_certfile else "http"
     print(
-        f"ocigate emulator: Oracle Generative AI ({args.region}) at http://{args.host}:{args.port}/20231130/actions/v1 "
-        f"and /openai/v1; keys: {', '.join(k.secret[:6] + '...' for k in keys)}"
+        f"ocigate emulator: Oracle Generative AI ({args.region}) at {scheme}://{args.host}:{args.port}"
+        "/20231130/actions/v1 and /openai/v1; keys: {', '.join(k.secret[:6] + '...' for k in keys)}"
         + (f"; IAM keys: {', '.join(k.key_id.rpartition('/')[2] for k in iam_keys)}" if iam_keys else ""),
         file=sys.stderr,
     )
@@ -155,5 +163,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         access_log=False,
         log_level="warning",
         server_header=False,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
     return 0

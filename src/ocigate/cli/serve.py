@@ -37,7 +37,13 @@ def serve(args: argparse.Namespace) -> int:
     from ocigate.core.server import GatewayServer
 
     settings = load_settings(
-        os.environ, config_file=args.config, host=args.host, port=args.port, force_emulator=args.emulator
+        os.environ,
+        config_file=args.config,
+        host=args.host,
+        port=args.port,
+        force_emulator=args.emulator,
+        ssl_certfile=getattr(args, "ssl_certfile", None),
+        ssl_keyfile=getattr(args, "ssl_keyfile", None),
     )
     if settings.errors:
         return print_errors("serve", settings.errors)
@@ -63,6 +69,10 @@ def serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         server_header=False,
         timeout_graceful_shutdown=30,
+        # HTTPS on the port when a certificate is configured (checked when the settings were read).
+        ssl_certfile=settings.tls.certfile if settings.tls else None,
+        ssl_keyfile=settings.tls.keyfile if settings.tls else None,
+        ssl_keyfile_password=settings.tls.keyfile_password if settings.tls else None,
     )
     GatewayServer(config, settings.http).run(sockets=sockets)
     return 0

@@ -238,3 +238,44 @@ def read_egress(
             egress = replace(egress, ca_bundle=bundle)
         found[str(name)] = egress
     return found, defaults.egress, problems
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    """TLS on the gateway's own port: ``--ssl-certfile``/``--ssl-keyfile`` or ``OCIGATE_SSL_CERTFILE``/
+    ``OCIGATE_SSL_KEYFILE`` (and ``OCIGATE_SSL_KEYFILE_PASSWORD`` for an encrypted key)."""
+
+    certfile: str
+    """The certificate chain (PEM), the server's certificate first."""
+    keyfile: str | None = None
+    """The private key (PEM); None when it is in ``certfile``."""
+    keyfile_password: str | None = field(default=None, repr=False)
+
+
+def read_server_tls(
+    env: Mapping[str, str], certfile: str | None = None, keyfile: str | None = None
+) -> tuple[ServerTls | None, list[str]]:
+    """The gateway's own TLS, loaded once to check it (a missing file, a key that does not match its
+    certificate, a wrong password), or the problems that stop it at start."""
+    cert_name = "--ssl-certfile" if certfile else "OCIGATE_SSL_CERTFILE"
+    key_name = "--ssl-keyfile" if keyfile else "OCIGATE_SSL_KEYFILE"
+    cert = (certfile or env.get("OCIGATE_SSL_CERTFILE") or "").strip()
+    key = (keyfile or env.get("OCIGATE_SSL_KEYFILE") or "").strip()
+    password = env.get("OCIGATE_SSL_KEYFILE_PASSWORD") or None
+    if not cert:
+        return None, [f"{key_name} is set but no certificate: give --ssl-certfile too."] if key else []
+    tls = ServerTls(cert, key or None, password)
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key or None, password)
+    except FileNotFoundError as exc:
+        missing = cert_name if exc.filename in (None, cert) and not os.path.exists(cert) else key_name
+        return None, [f"{missing}: '{exc.filename or cert}' does not exist; give the PEM file's path."]
+    except PermissionError as exc:
+        return None, [f"{cert_name}/{key_name}: '{exc.filename}' cannot be read by this user; fix its permissions."]
+    except (ssl.SSLError, OSError) as exc:
+        return None, [
+            f"{cert_name}={cert!r}, {key_name}={key!r}: not a PEM certificate chain and its private key, or the key "
+            f"does not match the certificate or needs OCIGATE_SSL_KEYFILE_PASSWORD ({exc})."
+        ]
+    return tls, []

@@ -20,6 +20,7 @@ from typing import Any
 
 from ocigate.config.diagnostics import Diagnostic
 from ocigate.config.http import HttpLimits, read_http_limits
+from ocigate.config.network import ServerTls, read_server_tls
 from ocigate.config.prices import Price, parse_prices
 from ocigate.config.providers import (
     UNEXPANDED,
@@ -91,6 +92,8 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: dict[str, Any] = field(default_factory=dict)
     http: HttpLimits = field(default_factory=HttpLimits)
+    tls: ServerTls | None = None
+    """HTTPS on the gateway's own port (``config/network.py``); plain HTTP when None."""
 
     @property
     def uses_emulator(self) -> bool:
@@ -118,6 +121,8 @@ def load_settings(
     host: str | None = None,
     port: int | None = None,
     force_emulator: bool = False,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> Settings:
     """Everything the gateway needs, from ``env`` (normally ``os.environ``) and the optional YAML file."""
     config_file = config_file or env.get("OCIGATE_CONFIG") or None
@@ -136,6 +141,8 @@ def load_settings(
     if file is not None and not providers and not force_emulator:
         diagnostics.append(Diagnostic("error", None, _no_provider(file)))
     number = _Numbers(env, diagnostics)
+    tls, found = read_server_tls(env, ssl_certfile, ssl_keyfile)
+    diagnostics += [Diagnostic("error", None, problem) for problem in found]
     settings = Settings(
         host=host or env.get("OCIGATE_HOST") or "127.0.0.1",
         port=number.port(port),
@@ -161,6 +168,7 @@ def load_settings(
         prices=blocks.prices,
         retention=blocks.retention,
         http=blocks.http,
+        tls=tls,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
