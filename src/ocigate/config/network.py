@@ -264,15 +264,15 @@ def read_server_tls(
     password = env.get("OCIGATE_SSL_KEYFILE_PASSWORD") or None
     if not cert:
         return None, [f"{key_name} is set but no certificate: give --ssl-certfile too."] if key else []
+    for name, path in ((cert_name, cert), (key_name, key)):
+        if path and not os.path.isfile(path):
+            return None, [f"{name}: '{path}' does not exist or is not a file; give the PEM file's path."]
+        if path and not os.access(path, os.R_OK):
+            return None, [f"{name}: '{path}' cannot be read by this user; fix its permissions."]
     tls = ServerTls(cert, key or None, password)
     try:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key or None, password)
-    except FileNotFoundError as exc:
-        missing = cert_name if exc.filename in (None, cert) and not os.path.exists(cert) else key_name
-        return None, [f"{missing}: '{exc.filename or cert}' does not exist; give the PEM file's path."]
-    except PermissionError as exc:
-        return None, [f"{cert_name}/{key_name}: '{exc.filename}' cannot be read by this user; fix its permissions."]
     except (ssl.SSLError, OSError) as exc:
         return None, [
             f"{cert_name}={cert!r}, {key_name}={key!r}: not a PEM certificate chain and its private key, or the key "

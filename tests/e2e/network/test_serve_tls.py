@@ -101,7 +101,7 @@ def test_serve_takes_the_certificate_from_the_environment(authority: Authority) 
 def test_a_certificate_that_cannot_be_loaded_stops_serve_with_the_fix(authority: Authority) -> None:
     missing = run_ocigate("serve", "--ssl-certfile", "/nonexistent/cert.pem", env=clean_env())
     assert missing.returncode == 2
-    assert "--ssl-certfile: '/nonexistent/cert.pem' does not exist" in missing.stderr
+    assert "--ssl-certfile: '/nonexistent/cert.pem' does not exist or is not a file" in missing.stderr
     # The other authority's certificate with this server's key: they do not match.
     mismatched = run_ocigate(
         "serve", "--ssl-certfile", authority.other_ca_file, "--ssl-keyfile", authority.key_file, env=clean_env()

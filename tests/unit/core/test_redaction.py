@@ -36,6 +36,10 @@ EXAMPLES = [
     # One form inside another: the token of the first is the name of the second.
     ("Bearer x-api-key: abc", "Bearer [redacted] [redacted]"),
     ("Authorization: Basic Bearer abc", "Authorization: Basic [redacted] [redacted]"),
+    # A URL's user information: a proxy's credentials.
+    ("via http://alice:s3cr%40t@proxy.corp:3128 failed", "via http://[redacted]@proxy.corp:3128 failed"),
+    ("HTTPS_PROXY=http://tok3n@proxy:8080", "HTTPS_PROXY=http://[redacted]@proxy:8080"),
+    ("see https://example.com/users/@me", "see https://example.com/users/@me"),
 ]
 
 UNCHANGED = [

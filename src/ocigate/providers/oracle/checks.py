@@ -16,6 +16,7 @@ from ocigate.catalog.regions import (
     uses_actions_base,
     uses_openai_base,
 )
+from ocigate.config.network import bypassed
 from ocigate.config.settings import UNEXPANDED, Diagnostic, ProviderConfig, Settings
 
 POLICY_STATEMENT = (
@@ -163,6 +164,9 @@ def _check_models(provider: ProviderConfig, prefix: str, found: _Found) -> None:
         )
 
 
+METADATA_HOST = "169.254.169.254"
+
+
 def check_iam(provider: ProviderConfig) -> list[Diagnostic]:
     """IAM authentication: the SDK installed, the principal's prerequisites, the compartment's shape."""
     from ocigate.providers.oracle.signing import INSTALL_HINT, oci_installed
@@ -212,6 +216,17 @@ def check_iam(provider: ProviderConfig) -> list[Diagnostic]:
                 ),
             )
         )
+    egress = provider.egress
+    if provider.auth == "instance_principal" and egress.http_proxy and not egress.explicit:
+        if not bypassed(METADATA_HOST, 80, egress.no_proxy):
+            found.append(
+                Diagnostic(
+                    "warning",
+                    name,
+                    f"Provider '{name}': Oracle's SDK asks the instance metadata service ({METADATA_HOST}) for the "
+                    f"instance principal through HTTP_PROXY, which cannot reach it: add {METADATA_HOST} to NO_PROXY.",
+                )
+            )
     return found
 
 

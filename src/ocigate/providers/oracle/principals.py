@@ -210,6 +210,8 @@ def instance_principal(config: ProviderConfig) -> Credential:
     options: dict[str, Any] = {}
     if config.federation_endpoint:
         options["federation_endpoint"] = config.federation_endpoint
+    if config.egress.ca_bundle:  # the SDK's own token call (requests) trusts the provider's bundle too
+        options["federation_client_cert_bundle_verify"] = config.egress.ca_bundle
     try:
         sdk = oci.auth.signers.InstancePrincipalsSecurityTokenSigner(**options)
     except Exception as exc:  # noqa: BLE001 - the SDK raises requests', its own and plain errors alike
