@@ -7,6 +7,7 @@ went through it, and its count says how many connections did."""
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 
 import openai
@@ -165,3 +166,18 @@ def test_loopback_is_reached_directly_unless_the_provider_names_a_proxy(
     through, _ = gateway_factory({}, config_file=named)
     assert chat(through)
     assert proxy.targets[f"127.0.0.1:{tls_emulator.port}"] >= 1
+
+
+def test_a_proxy_that_cannot_be_reached_is_a_502_that_names_the_setting(
+    tmp_path: Path, tls_emulator: ServerThread, authority: Authority, gateway_factory: GatewayFactory
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server, _ = gateway_factory(
+        {"HTTPS_PROXY": f"http://127.0.0.1:{port}"}, config_file=write_config(tmp_path, tls_emulator, authority.ca_file)
+    )
+    with pytest.raises(openai.APIStatusError) as caught:
+        chat(server)
+    assert caught.value.status_code == 502
+    assert "the proxy cannot be reached" in str(caught.value.body) and "HTTPS_PROXY" in str(caught.value.body)
