@@ -29,6 +29,7 @@ def announce(settings: Settings, emulator: EmbeddedEmulator | None, providers: l
         for config in providers:
             for diagnostic in check_provider(config):
                 _report(diagnostic)
+            _network(config)
     if not settings.master_key:
         log.warning(
             "OCIGATE_MASTER_KEY is not set: any local process can use this gateway; it serves only on loopback (%s).",
@@ -36,6 +37,18 @@ def announce(settings: Settings, emulator: EmbeddedEmulator | None, providers: l
         )
     scheme = "https" if settings.tls is not None else "http"
     log.info("ocigate %s serving %s://%s:%d/v1", __version__, scheme, settings.host, settings.port)
+
+
+def _network(config: ProviderConfig) -> None:
+    """How the provider reaches its upstream, when a proxy or a CA bundle is involved (the proxy's URL never holds
+    its credentials: ``config/network.py``)."""
+    egress = config.egress
+    proxy = egress.proxy_for(config.base_url)
+    if proxy is None and egress.ca_bundle is None:
+        return
+    via = f"through the proxy {proxy.url}" if proxy is not None else "directly"
+    trusting = f", trusting the CA bundle {egress.ca_bundle}" if egress.ca_bundle else ""
+    log.info("provider '%s' reaches %s %s%s", config.name, config.base_url, via, trusting)
 
 
 def _report(diagnostic: Diagnostic) -> None:

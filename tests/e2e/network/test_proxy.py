@@ -114,6 +114,8 @@ def test_a_providers_own_proxy_wins_and_its_credentials_are_never_shown(
     assert locked_proxy.targets[f"{NAME}:{tls_emulator.port}"] >= 1
     assert proxy.total == 0
     assert locked_proxy.refused[407] == 0
+    said = [r.getMessage() for r in caplog.records if "reaches" in r.getMessage()]
+    assert any(f"through the proxy http://127.0.0.1:{locked_proxy.port}" in line for line in said), said
 
     wrong_proxy = f"http://alice:nope-wrong@127.0.0.1:{locked_proxy.port}"
     wrong = write_config(tmp_path, tls_emulator, authority.ca_file, proxy=wrong_proxy)
