@@ -33,13 +33,14 @@ def root_of(url: str) -> str:
 
 
 def gateway_root(url: str | None, settings: Settings) -> str:
-    """The given URL's root, else ``http://OCIGATE_HOST:OCIGATE_PORT``."""
+    """The given URL's root, else ``http://OCIGATE_HOST:OCIGATE_PORT`` (``https://`` when the gateway serves TLS)."""
     if url is not None:
         return root_of(url)
     host = "127.0.0.1" if settings.host in _ANY_ADDRESS else settings.host
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
+    scheme = "https" if settings.tls is not None else "http"
+    return f"{scheme}://{host}:{settings.port}"
 
 
 def public_ids(registry: Registry) -> list[tuple[str, ModelEntry]]:

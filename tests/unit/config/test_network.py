@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from ocigate.clients.served import gateway_root
 from ocigate.config.network import Egress, Proxy, bypassed, parse_proxy, read_server_tls
 from ocigate.config.settings import load_settings
 from ocigate.providers.oracle.checks import check_provider
@@ -130,3 +131,5 @@ def test_the_gateways_own_certificate_is_checked_at_load(tmp_path: Path) -> None
         f"--ssl-keyfile: '{tmp_path / 'nope.pem'}' does not exist or is not a file; give the PEM file's path."
     ]
     assert load_settings({"OCIGATE_SSL_KEYFILE": str(key)}).errors
+    served = load_settings({"OCIGATE_SSL_CERTFILE": str(cert), "OCIGATE_SSL_KEYFILE": str(key), "OCIGATE_PORT": "8443"})
+    assert served.errors == () and gateway_root(None, served) == "https://127.0.0.1:8443"  # ocigate vscode, postman
