@@ -19,7 +19,9 @@ Loopback destinations (``localhost``, ``127.0.0.0/8``, ``::1``) never go through
 test servers live there. A provider's own ``proxy:`` applies to every host it calls, loopback included.
 
 Proxy URLs are ``http://[user:password@]host:port`` (a scheme-less ``host:port`` means ``http://``); the credentials
-are kept apart from the URL (:class:`Proxy`), so no error or log line that names the proxy can carry them. An
+are kept apart from the URL (:class:`Proxy`), so no error or log line that names the proxy carries them (aiohttp
+gets them as the tunnel's ``Proxy-Authorization``, or in the URL for a plain-HTTP upstream, which its errors name by
+host and port only; log lines are redacted besides). An
 ``https://`` or ``socks`` proxy is refused at start with the fix (aiohttp would silently ignore it in the
 environment). Everything is read once, at start: the environment's proxies are not looked up again per request.
 """
@@ -71,7 +73,9 @@ class Egress:
     def proxy_for(self, url: str) -> Proxy | None:
         """The proxy ``url`` goes through, None for a direct connection."""
         parts = urlsplit(url)
-        return _proxy_for(self, parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+        return _proxy_for(self, scheme, (parts.hostname or "").lower(), port)
 
 
 @functools.lru_cache(maxsize=256)

@@ -43,6 +43,7 @@ def test_the_environment_proxy_by_scheme_with_loopback_and_no_proxy_direct() -> 
     egress = Egress(http_proxy=Proxy("http://plain:1"), https_proxy=PROXY, no_proxy=("internal.corp",))
     assert egress.proxy_for("https://genai.us-chicago-1.oci.oraclecloud.com/x") == PROXY
     assert egress.proxy_for("http://genai.test:8080/x") == Proxy("http://plain:1")
+    assert Egress(https_proxy=PROXY, no_proxy=("genai.test:443",)).proxy_for("https://genai.test/x") is None
     for direct in ("https://127.0.0.1:8443/x", "http://localhost:1/x", "https://[::1]:1/", "https://a.internal.corp/"):
         assert egress.proxy_for(direct) is None, direct
     explicit = Egress(http_proxy=PROXY, https_proxy=PROXY, no_proxy=("*",), explicit=True)
