@@ -36,11 +36,15 @@ class ForwardProxy:
         credentials: tuple[str, str] | None = None,
         max_connections: int = 64,
         idle_s: float = 20.0,
+        stall: bool = False,
     ) -> None:
+        """``stall``: read each request's head and never answer (until ``idle_s``), as a proxy that hangs."""
         self.hosts = dict(hosts or {})
         self.credentials = credentials
         self.max_connections = max_connections
         self.idle_s = idle_s
+        self.stall = stall
+        self.stalled = 0
         self.targets: Counter[str] = Counter()
         """``host:port`` of every connection let through (a CONNECT tunnel or a plain-HTTP connection)."""
         self.methods: Counter[str] = Counter()
@@ -112,6 +116,10 @@ class ForwardProxy:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_s)
         if len(head) > MAX_HEAD:
             await self._refuse(writer, 431, "Request Header Fields Too Large")
+            return
+        if self.stall:
+            self.stalled += 1
+            await asyncio.sleep(self.idle_s)
             return
         lines = head.decode("latin-1").split("\r\n")
         method, target, _ = lines[0].split(" ", 2)

@@ -183,3 +183,20 @@ def test_a_proxy_that_cannot_be_reached_is_a_502_that_names_the_setting(
         chat(server)
     assert caught.value.status_code == 502
     assert "the proxy cannot be reached" in str(caught.value.body) and "HTTPS_PROXY" in str(caught.value.body)
+
+
+def test_a_proxy_that_never_answers_is_a_timeout_not_a_hang(
+    tmp_path: Path, tls_emulator: ServerThread, authority: Authority, gateway_factory: GatewayFactory
+) -> None:
+    stalling = ForwardProxy(stall=True, idle_s=10).start()
+    try:
+        config = write_config(tmp_path, tls_emulator, authority.ca_file)
+        env = {"HTTPS_PROXY": stalling.url, "OCIGATE_CONNECT_TIMEOUT": "0.5", "OCIGATE_MAX_ATTEMPTS": "1"}
+        server, _ = gateway_factory(env, config_file=config)
+        with pytest.raises(openai.APIStatusError) as caught:
+            chat(server)
+        assert caught.value.status_code == 504
+        assert "Timed out" in str(caught.value.body)
+        assert stalling.stalled >= 1
+    finally:
+        stalling.stop()
