@@ -24,6 +24,8 @@ _MAX_URLS = 64
 
 
 class Wire:
+    """One provider's request arguments, worked out once per URL it calls."""
+
     def __init__(self, egress: Egress | None = None) -> None:
         self._egress = egress or Egress()
         self._ssl: ssl.SSLContext | None = tls_context(self._egress.ca_bundle) if self._egress.ca_bundle else None
@@ -31,7 +33,7 @@ class Wire:
         self._by_url: dict[str, Mapping[str, Any]] = {}
 
     def options(self, url: str) -> Mapping[str, Any]:
-        """aiohttp's ``proxy``, ``proxy_auth`` and ``ssl`` arguments for ``url`` (none on a direct, default
+        """aiohttp's ``proxy``, ``proxy_headers`` and ``ssl`` arguments for ``url`` (none on a direct, default
         connection)."""
         if self._plain:
             return _DIRECT
