@@ -71,31 +71,43 @@ async def build(env: dict[str, str]) -> Container:
     if problems or settings.errors:
         raise ConfigurationError((*problems, *settings.errors))
     if not settings.master_key:
-        raise ValueError(NO_MASTER_KEY)
+        raise ConfigurationError((NO_MASTER_KEY,))
     gateway = create_app(settings)
     bridge = AsgiBridge(gateway, path_prefix=prefix)
     await bridge.start()
     discovery = gateway.runtime.discovery
     if discovery is not None:  # the first call finds the models a resource principal may use
-        await asyncio.wait_for(asyncio.shield(discovery), settings.discovery_timeout_s + 5)
+        try:
+            await asyncio.wait_for(asyncio.shield(discovery), settings.discovery_timeout_s + 5)
+        except TimeoutError:  # discovery bounds itself; serve what is known rather than fail the call
+            log.warning("model discovery is taking long; serving the models known so far")
     return Container(gateway, bridge)
 
 
 async def container() -> Container:
-    """The container's application, built by its first call; a failure to build is kept and answered."""
+    """The container's application, built by its first call. A configuration that cannot work is kept and
+    answered to every call; any other failure to start is answered, and the next call tries again."""
     global _container, _failure
     async with _starting:
-        if _container is None and _failure is None:
+        if _failure is not None:
+            raise _failure
+        if _container is None:
             try:
                 _container = await build(dict(os.environ))
-            except Exception as exc:  # noqa: BLE001 - every call must get the reason as an OpenAI-style error
+            except ConfigurationError as exc:
                 log.error("the gateway cannot start as a function: %s", exc)
                 _failure = GatewayError(
                     f"The gateway cannot start: {redact(str(exc))}", code="configuration_error", type="server_error"
                 )
-        if _failure is not None:
-            raise _failure
-        assert _container is not None
+                raise _failure from None
+            except Exception as exc:  # noqa: BLE001 - the call gets the reason as an OpenAI-style error
+                log.exception("the gateway failed to start as a function; the next call tries again")
+                raise GatewayError(
+                    f"The gateway failed to start ({redact(repr(exc))}); the next request tries again.",
+                    status=503,
+                    code="starting_failed",
+                    type="server_error",
+                ) from None
         return _container
 
 

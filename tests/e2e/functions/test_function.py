@@ -5,6 +5,7 @@ knows only that principal's key (tests/support/functions.py)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ class Deployment:
     gateway: ApiGatewayFront
     emulator: Recorder
     container: FunctionContainer
+    data_dir: Path
 
     @property
     def base_url(self) -> str:
@@ -78,7 +80,7 @@ def deploy(emulator: Recorder, config: dict[str, str], folder: Path) -> Iterator
     gateway = ApiGatewayFront(container.socket)
     front = ServerThread(gateway, lifespan="off").start()
     try:
-        yield Deployment(front, gateway, emulator, container)
+        yield Deployment(front, gateway, emulator, container, folder / "data")
     finally:
         front.stop()
         container.stop()
@@ -96,11 +98,19 @@ def function(principals: Principals, tmp_path_factory: pytest.TempPathFactory) -
 
 def test_chat_signed_as_the_resource_principal(function: Deployment, principals: Principals) -> None:
     before = len(function.emulator.seen)
-    answer = function.client().chat.completions.create(model=LLAMA, messages=[{"role": "user", "content": "Hi"}])
+    raw = function.client().chat.completions.with_raw_response.create(
+        model=LLAMA, messages=[{"role": "user", "content": "Hi"}]
+    )
+    answer = raw.parse()
     assert answer.choices[0].message.content == f"Hello from {LLAMA} in {REGION}. You said: Hi"
     assert answer.usage is not None and answer.usage.total_tokens > 0
     (chat,) = [(path, key) for path, key in function.emulator.seen[before:] if path.endswith("/actions/chat")]
     assert chat[1] == "ST$" + principals.resource_token  # the function's resource principal signed it
+    # The usage row is written before the answer leaves the function (a container may be frozen right after).
+    request_id = raw.headers["x-request-id"]
+    with sqlite3.connect(function.data_dir / "ocigate.db") as db:
+        rows = db.execute("SELECT model, status, prompt_tokens FROM usage WHERE request_id = ?", (request_id,))
+        assert [(model, status, tokens > 0) for model, status, tokens in rows] == [(LLAMA, 200, True)]
 
 
 def test_a_stream_is_returned_whole_and_parses_as_a_stream(function: Deployment) -> None:
