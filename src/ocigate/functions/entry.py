@@ -25,8 +25,6 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from fdk import response as fdk_response
-
 from ocigate.app.runtime import ConfigurationError, Gateway, create_app
 from ocigate.config.functions import function_path_prefix
 from ocigate.config.settings import load_settings
@@ -34,6 +32,7 @@ from ocigate.core.asgi import Headers
 from ocigate.core.errors import GatewayError
 from ocigate.core.logs import redact, setup_logging
 from ocigate.functions.bridge import Answer, AsgiBridge, Invocation
+from ocigate.functions.fdk_api import response as fdk_response
 
 log = logging.getLogger("ocigate.functions")
 NO_MASTER_KEY = (

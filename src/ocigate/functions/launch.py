@@ -15,8 +15,7 @@ import asyncio
 import os
 import sys
 
-import fdk
-from fdk import customer_code
+from ocigate.functions.fdk_api import customer_code, fdk
 
 USAGE = "usage: python -m ocigate.functions <path to func.py> [entrypoint, default handler]"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
-from fdk import constants, context
 
 from ocigate.functions.entry import invocation
+from ocigate.functions.fdk_api import constants, context
 from tests.support.functions import FUNC_PY, LAUNCH, fn_headers
 
 DEPLOY = Path(FUNC_PY).parent
@@ -51,3 +53,15 @@ def test_the_image_runs_what_the_tests_run() -> None:
     (entrypoint,) = re.findall(r"^ENTRYPOINT (\[.*\])$", dockerfile, re.M)
     assert yaml.safe_load(entrypoint) == ["python3", *LAUNCH[1:], "/function/func.py", "handler"]
     assert "COPY func.py /function/" in dockerfile and "[functions]" in dockerfile
+
+
+def root_logger_after(statement: str) -> str:
+    code = f"import logging\n{statement}\nroot = logging.getLogger()\nprint(root.level, len(root.handlers))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def test_the_fdk_leaves_logging_as_it_was() -> None:
+    """Importing the FDK turns the root logger to DEBUG with a handler of its own; the entrypoint undoes it, so
+    no library's debug lines reach the function's log past the gateway's redaction."""
+    assert root_logger_after("import fdk").split() == ["10", "1"]  # why fdk_api exists
+    assert root_logger_after("import ocigate.functions.entry").split() == ["30", "0"]
