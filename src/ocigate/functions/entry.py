@@ -116,9 +116,9 @@ def invocation(ctx: Any, data: io.BytesIO | None) -> Invocation:
         name: value for name, value in (ctx.Headers() or {}).items() if not name.lower().startswith("fn-")
     }
     headers: Headers = []
-    for name, value in raw.items():
+    for name, value in raw.items():  # the FDK decoded the bytes as UTF-8: encoding them so gives them back
         for one in value if isinstance(value, list) else [value]:
-            headers.append((str(name).lower().encode("latin-1"), str(one).encode("latin-1", "replace")))
+            headers.append((str(name).lower().encode("utf-8"), str(one).encode("utf-8")))
     body = data.getvalue() if data is not None else b""
     return Invocation(ctx.Method() or "POST", ctx.RequestURL() or "/", headers, body)
 

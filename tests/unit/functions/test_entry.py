@@ -37,6 +37,14 @@ def test_an_api_gateway_call_becomes_the_clients_request() -> None:
     assert not any(name.startswith(b"fn-") for name in found)  # the agent's own headers are not the client's
 
 
+def test_header_values_keep_their_bytes() -> None:
+    """The FDK's parser decodes header bytes as UTF-8; the application gets the bytes the client sent."""
+    parsed = {"Fn-Intent": "httprequest", "Fn-Http-Method": "GET", "Fn-Http-Request-Url": "/"}
+    parsed["Fn-Http-H-X-User"] = "Zoë"
+    ctx, data = fdk_context(parsed, b"")
+    assert dict(invocation(ctx, data).headers)[b"x-user"] == "Zoë".encode()
+
+
 def test_a_direct_invoke_is_a_post_to_the_root() -> None:
     """``fn invoke`` (no API Gateway): no method or URL; the gateway answers 404 for "/" with its hint."""
     ctx, data = fdk_context({"Fn-Call-Id": "1", "Content-Type": "application/json"}, b"{}")
