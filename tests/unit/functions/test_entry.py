@@ -63,13 +63,17 @@ def test_the_image_runs_what_the_tests_run() -> None:
     assert "COPY func.py /function/" in dockerfile and "[functions]" in dockerfile
 
 
-def root_logger_after(statement: str) -> str:
-    code = f"import logging\n{statement}\nroot = logging.getLogger()\nprint(root.level, len(root.handlers))"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+def process_after(statement: str) -> list[str]:
+    code = (
+        f"import asyncio, logging\n{statement}\nroot = logging.getLogger()\n"
+        "print(root.level, len(root.handlers), type(asyncio.get_event_loop_policy()).__module__)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    return run.stdout.split()
 
 
-def test_the_fdk_leaves_logging_as_it_was() -> None:
-    """Importing the FDK turns the root logger to DEBUG with a handler of its own; the entrypoint undoes it, so
-    no library's debug lines reach the function's log past the gateway's redaction."""
-    assert root_logger_after("import fdk").split() == ["10", "1"]  # why fdk_api exists
-    assert root_logger_after("import ocigate.functions.entry").split() == ["30", "0"]
+def test_the_fdk_leaves_logging_and_asyncio_as_they_were() -> None:
+    """Importing the FDK turns the root logger to DEBUG with a handler of its own, and makes uvloop's event loop
+    policy the process's (which cannot start a subprocess from a standard loop); the entrypoint undoes both."""
+    assert process_after("import fdk") == ["10", "1", "uvloop"]  # why fdk_api exists
+    assert process_after("import ocigate.functions.entry") == ["30", "0", "asyncio.unix_events"]
