@@ -37,3 +37,11 @@ def test_the_emulator_contract_names_every_other_package() -> None:
     forbidden = contract("emulator-apart")["forbidden_modules"]
     assert isinstance(forbidden, list)
     assert children - allowed == set(forbidden), "add the new package to the 'emulator-apart' contract"
+
+
+def test_only_the_functions_package_may_import_the_fdk() -> None:
+    """Oracle's FDK is an optional extra (``ocigate[functions]``): every other package is forbidden it."""
+    children = {f"ocigate.{module.name}" for module in pkgutil.iter_modules(ocigate.__path__)}
+    sources = contract("fdk-functions-only")["source_modules"]
+    assert isinstance(sources, list)
+    assert children - {"ocigate.functions"} == set(sources), "add the new package to the 'fdk-functions-only' contract"
