@@ -14,6 +14,12 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML file with a providers: block (or OCIGATE_CONFIG)")
 
 
+def _workers(text: str) -> int:
+    from ocigate.cli.workers import parse_workers
+
+    return parse_workers(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocigate", description="OpenAI-compatible gateway for Oracle Generative AI")
     parser.add_argument("--version", action="version", version=f"ocigate {__version__}")
@@ -24,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8080, or OCIGATE_PORT)")
     serve.add_argument(
         "--emulator", action="store_true", help="serve the bundled emulator even if Oracle is configured"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="worker processes on the one port (default 1; auto: one per CPU); limits stay exact across them",
     )
     _add_config(serve)
 

@@ -12,7 +12,16 @@ as in the tests, do not share counters):
 - ``ocigate_retries_total{model}``, ``ocigate_fallbacks_total{model}``;
 - ``ocigate_circuit_state{deployment}``: 0 closed, 1 half-open, 2 open;
 - ``ocigate_secret_rejections_total{provider, secret}``: 401s per secret of a key (primary or secondary), from
-  ``SecretPair(on_unauthorized=...)``.
+  ``SecretPair(on_unauthorized=...)``;
+- with several workers only, ``ocigate_worker_requests{pid}``: requests answered per worker process, whatever
+  their route or status (a gauge: in
+  prometheus_client's multiprocess mode only gauges keep the ``pid`` label), to see how connections spread.
+
+Several workers (``ocigate serve --workers N``): each worker's values live in prometheus_client's files in
+``multiprocess_dir`` (``PROMETHEUS_MULTIPROC_DIR``, set by the parent before any worker imports
+prometheus_client) and :meth:`Metrics.render` sums every worker's, so ``/metrics`` reports the whole server
+whichever worker answers; the circuit gauge shows the most open circuit of the live workers. One worker keeps
+the plain in-memory values (an increment costs a fraction of a file-backed one).
 
 Label values are bounded: model, deployment and provider names are those given by the configuration (the
 constructor and :meth:`Metrics.allow`) and anything else is counted as ``other``; status classes, failure kinds
@@ -96,8 +105,10 @@ class Metrics(NullHooks):
         providers: Iterable[str] = (),
         *,
         registry: CollectorRegistry | None = None,
+        multiprocess_dir: str | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
+        self._multiprocess_dir = multiprocess_dir
         self._models: set[str] = set()
         self._deployments: set[str] = set()
         self._providers: set[str] = set()
@@ -137,11 +148,25 @@ class Metrics(NullHooks):
             Counter("ocigate_fallbacks", "Requests that moved on to a fallback model.", ["model"], registry=r)
         )
         self.circuits = _Children(
-            Gauge("ocigate_circuit_state", "Circuit state: 0 closed, 1 half-open, 2 open.", ["deployment"], registry=r)
+            Gauge(
+                "ocigate_circuit_state",
+                "Circuit state: 0 closed, 1 half-open, 2 open.",
+                ["deployment"],
+                registry=r,
+                multiprocess_mode="livemax",
+            )
         )
         self.secrets = _Children(
             Counter("ocigate_secret_rejections", "401s per secret of an API key.", ["provider", "secret"], registry=r)
         )
+        self._worker: Gauge | None = None
+        if multiprocess_dir is not None:
+            self._worker = Gauge(
+                "ocigate_worker_requests",
+                "Requests answered (any route, any status), per worker process.",
+                registry=r,
+                multiprocess_mode="all",
+            )
         self.allow(models, deployments, providers)
 
     def allow(self, models: Iterable[str] = (), deployments: Iterable[str] = (), providers: Iterable[str] = ()) -> None:
@@ -177,6 +202,11 @@ class Metrics(NullHooks):
         self.requests(model_label, deployment_label, status_class(status)).inc()
         self.duration(model_label, deployment_label).observe(duration_s)
 
+    def on_answered(self) -> None:
+        """One more request answered by this worker, whatever its route or status (several workers only)."""
+        if self._worker is not None:
+            self._worker.inc()
+
     def on_first_token(self, model: str, seconds: float) -> None:
         self.ttft(self._model(model)).observe(seconds)
 
@@ -204,4 +234,10 @@ class Metrics(NullHooks):
         """The body and content type of ``GET /metrics`` for the scraper's ``Accept`` header: Prometheus text
         format 0.0.4 by default, OpenMetrics or text 1.0.0 when asked for."""
         encode, content_type = choose_encoder(accept)
+        if self._multiprocess_dir is not None:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=self._multiprocess_dir)  # type: ignore[no-untyped-call]
+            return encode(registry), content_type
         return encode(self.registry), content_type
