@@ -3,6 +3,7 @@ inside it: its log lines, its workers' pids, and which worker answered how many 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -13,10 +14,16 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
+import openai
 
 from tests.support.cli import clean_env
+from tests.support.governance import MODEL
+
+Outcome = tuple[int, str, int]
+"""Status, error code (empty on success), total tokens of the answer (0 on an error)."""
 
 SERVING = re.compile(r"(\d+) workers serving \S+ \(pids ([\d, ]+)\)")
 WORKER_LINE = re.compile(r'^ocigate_worker_requests\{pid="(\d+)"\} ([\d.e+]+)$', re.M)
@@ -118,3 +125,26 @@ def open_connections(pid: int, port: int) -> int:
                 if local_port == port and fields[3] == "01" and fields[9] in inodes:
                     count += 1
     return count
+
+
+async def _one(client: openai.AsyncOpenAI, **options: Any) -> Outcome:
+    try:
+        reply = await client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "Say hello"}], max_tokens=16, **options
+        )
+    except openai.APIStatusError as exc:
+        body = exc.body if isinstance(exc.body, dict) else {}
+        return exc.status_code, str(body.get("code", "")), 0
+    return 200, "", reply.usage.total_tokens if reply.usage else 0
+
+
+def burst(url: str, secret: str, count: int) -> list[Outcome]:
+    """``count`` chat requests at once, each on a connection of its own."""
+
+    async def run() -> list[Outcome]:
+        limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+            client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=secret, max_retries=0, http_client=http)  # type: ignore[arg-type]
+            return await asyncio.gather(*(_one(client) for _ in range(count)))
+
+    return asyncio.run(run())

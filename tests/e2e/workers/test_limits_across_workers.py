@@ -7,24 +7,18 @@ a limit kept by each worker for itself would let through about twice as many as 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
-import openai
 import pytest
 
 from tests.support.governance import MASTER, MODEL, Admin, gateway_env
 from tests.support.servers import ServerThread
-from tests.support.workers import WorkerGateway, spread
-
-Outcome = tuple[int, str, int]
-"""Status, error code (empty on success), total tokens of the answer (0 on an error)."""
+from tests.support.workers import WorkerGateway, burst, spread
 
 
 @pytest.fixture(scope="module")
@@ -41,29 +35,6 @@ def gateway(emulator: ServerThread, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def admin(gateway: WorkerGateway) -> Admin:
     return Admin(gateway.url)
-
-
-async def _one(client: openai.AsyncOpenAI, **options: Any) -> Outcome:
-    try:
-        reply = await client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "Say hello"}], max_tokens=16, **options
-        )
-    except openai.APIStatusError as exc:
-        body = exc.body if isinstance(exc.body, dict) else {}
-        return exc.status_code, str(body.get("code", "")), 0
-    return 200, "", reply.usage.total_tokens if reply.usage else 0
-
-
-def burst(url: str, secret: str, count: int) -> list[Outcome]:
-    """``count`` chat requests at once, each on a connection of its own."""
-
-    async def run() -> list[Outcome]:
-        limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
-        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-            client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key=secret, max_retries=0, http_client=http)  # type: ignore[arg-type]
-            return await asyncio.gather(*(_one(client) for _ in range(count)))
-
-    return asyncio.run(run())
 
 
 def test_an_rpm_limit_of_n_admits_exactly_n_across_both_workers(gateway: WorkerGateway, admin: Admin) -> None:
