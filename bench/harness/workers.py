@@ -234,8 +234,10 @@ def workers_section(result: WorkersResult | None) -> list[str]:
             "What workers add per request, timed in-process on the proxy core (workers_cost.py, medians): a virtual "
             f"key's admission and settlement {cost['limits_memory_us']:.1f} µs in memory, "
             f"{cost['limits_broker_us']:.1f} µs through the limit broker (both ends); one request's metrics "
-            f"{cost['metrics_memory_us']:.1f} µs in memory, {cost['metrics_files_us']:.1f} µs in prometheus_client's "
-            "multiprocess files.",
+            f"{cost['metrics_memory_us']:.1f} µs in one process, {cost['metrics_worker_us']:.1f} µs in a worker, "
+            f"which copies them to the shared files once a second in {cost['metrics_sync_us']:.0f} µs "
+            f"(prometheus_client's own multiprocess mode: {cost['metrics_prometheus_multiprocess_us']:.1f} µs a "
+            "request).",
         ]
     lines += [f"- {problem}" for problem in result.problems]
     return lines

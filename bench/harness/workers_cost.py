@@ -6,10 +6,12 @@ Two things change for a request when ``ocigate serve`` runs more than one worker
   Unix socket instead of a :class:`MemoryBackend` in the process. Timed here with the broker and a worker's
   :class:`BrokerBackend` on one event loop, so the figure holds both ends' CPU (encoding, the socket's system
   calls, the broker's counters), in batches of 32 admissions in flight as under load;
-- **metrics**: every counter and histogram lives in prometheus_client's memory-mapped files
-  (``PROMETHEUS_MULTIPROC_DIR``) so that ``/metrics`` can sum the workers. Timed as the calls one request makes
-  (``on_result``, ``on_tokens`` with four types, ``on_answered``), in a fresh process each, since
-  prometheus_client picks its value class when it is imported.
+- **metrics**: a worker counts in memory as one process does, plus ``ocigate_worker_requests``, and copies its
+  values into prometheus_client's multiprocess files once a second (``observe/shared.py``). Timed as the calls one
+  request makes (``on_result``, ``on_tokens`` with four types, ``on_answered``) for one process and for a worker,
+  and one copy (``Metrics.sync``) with the series a load leaves; for comparison, the same calls in
+  prometheus_client's own multiprocess mode (every value in a memory-mapped file, written on each increment), in
+  a fresh process since prometheus_client picks its value class when it is imported.
 
 Run by the harness pinned to the proxy's core: ``python -m harness.workers_cost --out FILE``.
 """
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 BATCH = 32
 
@@ -79,11 +82,29 @@ async def _limits(broker: bool, seconds: float, repeats: int) -> float:
     return _per_request_us(timings, BATCH)
 
 
-def _metrics(seconds: float, repeats: int) -> float:
+def _metrics(seconds: float, repeats: int, worker: bool = False) -> float:
     from ocigate.observe.metrics import Metrics
 
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    metrics = Metrics(["m"], ["d"], multiprocess_dir=folder)
+    with tempfile.TemporaryDirectory() as folder:
+        metrics = Metrics(["m"], ["d"], multiprocess_dir=folder if worker else None)
+        return _time_requests(metrics, seconds, repeats)
+
+
+def _sync_us(repeats: int) -> float:
+    from ocigate.observe.metrics import Metrics
+
+    with tempfile.TemporaryDirectory() as folder:
+        metrics = Metrics(["m"], ["d"], multiprocess_dir=folder)
+        _time_requests(metrics, 0.01, 1)  # the series a load leaves
+        timings = []
+        for _ in range(repeats * 10):
+            started = time.process_time()
+            metrics.sync()
+            timings.append(time.process_time() - started)
+        return 1e6 * statistics.median(timings)
+
+
+def _time_requests(metrics: Any, seconds: float, repeats: int) -> float:
     tokens = {"prompt": 12, "completion": 30, "reasoning": 4, "cached": 2}
 
     def request() -> None:
@@ -103,13 +124,11 @@ def _metrics(seconds: float, repeats: int) -> float:
     return 1e6 * statistics.median(timings)
 
 
-def _metrics_in_child(multiprocess: bool, seconds: float, repeats: int) -> float:
+def _prometheus_multiprocess(seconds: float, repeats: int) -> float:
+    """The request's metrics calls with prometheus_client's own multiprocess mode on, in a fresh process."""
     env = dict(os.environ)
     with tempfile.TemporaryDirectory() as folder:
-        if multiprocess:
-            env["PROMETHEUS_MULTIPROC_DIR"] = folder
-        else:
-            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env["PROMETHEUS_MULTIPROC_DIR"] = folder
         args = ["--part", "metrics", "--budget", str(seconds), "--repeats", str(repeats)]
         done = subprocess.run(
             [sys.executable, "-m", "harness.workers_cost", *args],
@@ -129,14 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=0.2)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
-    if args.part == "metrics":
-        print(_metrics(args.budget, args.repeats))
+    if args.part == "metrics":  # PROMETHEUS_MULTIPROC_DIR set by the caller
+        from ocigate.observe.metrics import Metrics
+
+        print(_time_requests(Metrics(["m"], ["d"]), args.budget, args.repeats))
         return 0
     figures = {
         "limits_memory_us": asyncio.run(_limits(False, args.budget, args.repeats)),
         "limits_broker_us": asyncio.run(_limits(True, args.budget, args.repeats)),
-        "metrics_memory_us": _metrics_in_child(False, args.budget, args.repeats),
-        "metrics_files_us": _metrics_in_child(True, args.budget, args.repeats),
+        "metrics_memory_us": _metrics(args.budget, args.repeats),
+        "metrics_worker_us": _metrics(args.budget, args.repeats, worker=True),
+        "metrics_sync_us": _sync_us(args.repeats),
+        "metrics_prometheus_multiprocess_us": _prometheus_multiprocess(args.budget, args.repeats),
     }
     Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -105,6 +105,17 @@ def spread(before: Mapping[int, int], after: Mapping[int, int]) -> dict[int, int
     return {pid: count - before.get(pid, 0) for pid, count in after.items() if count - before.get(pid, 0) > 0}
 
 
+def moved(gateway: WorkerGateway, before: Mapping[int, int], workers: int = 2, timeout: float = 10.0) -> dict[int, int]:
+    """:func:`spread` since ``before``, read until ``workers`` workers show requests (the other workers' figures
+    reach /metrics within a second) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = spread(before, gateway.per_worker())
+        if len(found) >= workers or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
 def open_connections(pid: int, port: int) -> int:
     """Established TCP connections to ``port`` that process ``pid`` holds (from /proc: its socket descriptors
     matched against the kernel's connection tables)."""

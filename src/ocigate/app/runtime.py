@@ -39,6 +39,7 @@ from ocigate.governance.service import Governance
 from ocigate.governance.usage import UsageRecord
 from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
+from ocigate.observe.shared import SYNC_S
 from ocigate.pipeline.run import Pipeline
 from ocigate.providers.base import Provider
 from ocigate.providers.factory import Upstream, build_provider
@@ -86,6 +87,7 @@ class Runtime:
     """Prunes usage, audit and stored responses past ``retention:`` in the background."""
     role: WorkerRole | None = None
     """This process's place among ``serve --workers N``; None for a single process."""
+    _metrics_sync: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -138,6 +140,8 @@ class Runtime:
             )
         announce(settings, self.emulator, providers)
         await self.governance.start()
+        if self.role is not None:
+            self._metrics_sync = asyncio.create_task(self._sync_metrics())
         self.retention.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
@@ -274,7 +278,15 @@ class Runtime:
             await asyncio.sleep(self.settings.discovery_interval_s)
             await self._discover_once()
 
+    async def _sync_metrics(self) -> None:
+        """A worker's metrics into the files every worker's /metrics reads (``observe/shared.py``)."""
+        while True:
+            await asyncio.sleep(SYNC_S)
+            self.metrics.sync()
+
     async def stop(self) -> None:
+        if self._metrics_sync is not None:
+            self._metrics_sync.cancel()
         if self.discovery is not None:
             self.discovery.cancel()
         if self._refresher is not None:
@@ -285,6 +297,7 @@ class Runtime:
                 await self._flusher
         await self.retention.close()
         await self.governance.close()  # usage and audit flushed before the database closes
+        self.metrics.sync()  # this worker's last requests, for the workers still serving
         if self.session is not None:
             await self.session.close()
         await self.storage.close()

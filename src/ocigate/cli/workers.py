@@ -5,8 +5,8 @@ evenly; a plain bind first, so that a port already in use, even by another ociga
 one process), then starts each worker as a fresh interpreter (``spawn``) running the same gateway on its own
 socket. Without Redis it also runs the limit broker (``governance/limits/broker.py``): every worker's limits,
 budgets and key changes go through it, so they stay exact across workers; with Redis the workers use Redis as
-separate gateways do. Every worker's metrics go to prometheus_client's multiprocess files in a private
-directory, which any worker's ``/metrics`` sums.
+separate gateways do. Every worker copies its metrics into prometheus_client's multiprocess files in a private
+directory (``observe/shared.py``), which any worker's ``/metrics`` sums.
 
 - **SIGTERM or SIGINT**: passed to every worker, each drains as one process does (the grace period is
   ``OCIGATE_GRACE_PERIOD``); the parent exits 0 when every worker did, after the broker has served their last
@@ -72,7 +72,9 @@ def serve_workers(args: argparse.Namespace, settings: Settings, count: int) -> i
     private = tempfile.mkdtemp(prefix="ocigate-workers-")  # mode 0700: only this user reaches the broker
     metrics = Path(private, "metrics")
     metrics.mkdir()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # read by prometheus_client when a worker imports it
+    # Workers count in memory and copy their values into this folder themselves (observe/shared.py):
+    # prometheus_client's own multiprocess mode, which this variable would turn on in every worker, is not used.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     broker = None if settings.redis_url else str(Path(private, "limits.sock"))
     try:
         supervisor = Supervisor(args, settings, sockets, broker, str(metrics))

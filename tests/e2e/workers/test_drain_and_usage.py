@@ -17,7 +17,7 @@ import pytest
 from ocigate.emulator import EmulatorConfig
 from tests.support.governance import MASTER, MODEL, gateway_env
 from tests.support.servers import ServerThread, start_emulator
-from tests.support.workers import WorkerGateway, open_connections, spread
+from tests.support.workers import WorkerGateway, moved, open_connections
 
 STREAMS = 30
 PLAIN = 40
@@ -62,7 +62,7 @@ async def _drive(gateway: WorkerGateway) -> tuple[list[str], int]:
             )
 
         await asyncio.gather(*(plain() for _ in range(PLAIN)))
-        assert len(spread({}, await asyncio.to_thread(gateway.per_worker))) == 2
+        assert len(await asyncio.to_thread(moved, gateway, {})) == 2
 
         opened = asyncio.Event()
         started = 0

@@ -11,7 +11,7 @@ import pytest
 from tests.support.databases import REDIS_URL, redis_client
 from tests.support.governance import MASTER, Admin, gateway_env
 from tests.support.servers import ServerThread
-from tests.support.workers import WorkerGateway, burst, spread
+from tests.support.workers import WorkerGateway, burst, moved
 
 
 @pytest.fixture(scope="module")
@@ -37,5 +37,5 @@ def test_an_rpm_limit_holds_across_workers_through_redis(gateway: WorkerGateway)
     outcomes = burst(gateway.url, secret, 50)
     assert [o[0] for o in outcomes].count(200) == 20, outcomes
     assert {o[1] for o in outcomes if o[0] != 200} == {"rate_limit_exceeded"}
-    assert len(spread(before, gateway.per_worker())) == 2, "the requests did not reach both workers"
+    assert len(moved(gateway, before)) == 2, "the requests did not reach both workers"
     assert gateway.stop() == 0
