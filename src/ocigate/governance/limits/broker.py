@@ -88,7 +88,8 @@ def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         coroutine.send(None)
     except StopIteration as done:
-        return cast(T, done.value)
+        result: T = done.value
+        return result
     coroutine.close()
     raise RuntimeError("a memory backend call waited; the broker's calls must not")
 

@@ -178,6 +178,8 @@ class BrokerBackend:
 
     async def close(self) -> None:
         self.closed = True
+        if self._connection.out:
+            self._connection._flush()  # settlements written this tick still reach the broker
         transport = self._connection.transport
         if transport is not None:
             transport.close()
