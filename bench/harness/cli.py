@@ -24,10 +24,12 @@ from harness.profiles import profile_summary
 from harness.report import ceiling_notes, report, write_results_md
 from harness.routed import ROUTED_DIR
 from harness.targets import make_servers
+from harness.workers import WorkersResult, measure_workers, workers_section
 from harness.wrk import WrkRun
 
 DEFAULT_TARGETS = (
-    "direct,bare,ocigate,ocigate-native,ocigate-gov-off,ocigate-gov-on,ocigate-gov-redis,ocigate-routed,interleaved"
+    "direct,bare,ocigate,ocigate-native,ocigate-gov-off,ocigate-gov-on,ocigate-gov-redis,ocigate-routed,interleaved,"
+    "workers"
 )
 
 
@@ -170,10 +172,20 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
             log(f"interleaved FAILED: {exc}")
             notes.append(f"interleaved A/B: failed: {exc}")
+    workers: WorkersResult | None = None
+    if "workers" in wanted:
+        log("== workers: 1 and 2 worker processes")
+        try:
+            workers = measure_workers(args.quick, args.wait_quiet)
+        except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
+            log(f"workers FAILED: {exc}")
+            notes.append(f"workers: failed: {exc}")
     notes += run_notes(results, wanted)
     text = report(results, machine, command, notes, args.duration)
     if interleaved is not None:
         text += "\n".join(interleaved_section(interleaved)) + "\n"
+    if workers is not None:
+        text += "\n".join(workers_section(workers)) + "\n"
     print()
     print(text)
     for r in results:

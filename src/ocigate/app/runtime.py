@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -28,8 +29,9 @@ from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.emulated import emulator_providers
 from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
+from ocigate.app.worker import WorkerRole, stop_worker
 from ocigate.config.settings import ProviderConfig, Settings
-from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
+from ocigate.core.asgi import ASGIApp, Receive, Request, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
 from ocigate.governance.auth import GatewayAuth
@@ -37,6 +39,7 @@ from ocigate.governance.service import Governance
 from ocigate.governance.usage import UsageRecord
 from ocigate.observe.access import AccessLog
 from ocigate.observe.metrics import Metrics
+from ocigate.observe.shared import SYNC_S
 from ocigate.pipeline.run import Pipeline
 from ocigate.providers.base import Provider
 from ocigate.providers.factory import Upstream, build_provider
@@ -82,6 +85,9 @@ class Runtime:
     _listings: ListingReporter = field(default_factory=ListingReporter)
     retention: RetentionTask = field(init=False)
     """Prunes usage, audit and stored responses past ``retention:`` in the background."""
+    role: WorkerRole | None = None
+    """This process's place among ``serve --workers N``; None for a single process."""
+    _metrics_sync: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -95,6 +101,8 @@ class Runtime:
             usage_writer=self.storage.usage_writer(),
             on_usage=self._count_tokens,
             has_keys=self.storage.has_keys,
+            limits_broker=self.role.limits_broker if self.role is not None else None,
+            on_broker_lost=stop_worker,
         )
         self.retention = RetentionTask(self.settings, self.storage.database)
 
@@ -132,6 +140,8 @@ class Runtime:
             )
         announce(settings, self.emulator, providers)
         await self.governance.start()
+        if self.role is not None:
+            self._metrics_sync = asyncio.create_task(self._sync_metrics())
         self.retention.start()
         self._build_routes()
         self.discovery = asyncio.create_task(self._discover())
@@ -268,7 +278,15 @@ class Runtime:
             await asyncio.sleep(self.settings.discovery_interval_s)
             await self._discover_once()
 
+    async def _sync_metrics(self) -> None:
+        """A worker's metrics into the files every worker's /metrics reads (``observe/shared.py``)."""
+        while True:
+            await asyncio.sleep(SYNC_S)
+            self.metrics.sync()
+
     async def stop(self) -> None:
+        if self._metrics_sync is not None:
+            self._metrics_sync.cancel()
         if self.discovery is not None:
             self.discovery.cancel()
         if self._refresher is not None:
@@ -279,6 +297,7 @@ class Runtime:
                 await self._flusher
         await self.retention.close()
         await self.governance.close()  # usage and audit flushed before the database closes
+        self.metrics.sync()  # this worker's last requests, for the workers still serving
         if self.session is not None:
             await self.session.close()
         await self.storage.close()
@@ -322,14 +341,16 @@ class ConfigurationError(ValueError):
         self.problems = problems
 
 
-def create_app(settings: Settings) -> Gateway:
+def create_app(settings: Settings, role: WorkerRole | None = None) -> Gateway:
+    """The gateway; ``role``: this process is one of ``serve --workers N`` (``cli/workers.py``)."""
     if settings.errors:
         raise ConfigurationError(settings.errors)
     if not settings.master_key and not is_loopback(settings.host):
         raise ValueError(
             f"Refusing to serve on {settings.host} without OCIGATE_MASTER_KEY: set it, or serve on 127.0.0.1."
         )
-    runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log))
+    metrics = Metrics(multiprocess_dir=role.metrics_dir if role is not None else None)
+    runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log), metrics=metrics, role=role)
     registry = runtime.registry
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
     routes, dispatcher = runtime.routes, runtime.dispatcher
@@ -353,7 +374,19 @@ def create_app(settings: Settings) -> Gateway:
             await runtime.stop()
 
     prepare = GatewayAuth(settings.master_key or "", runtime.governance)
-    app = router.asgi(
-        prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes, answered=runtime.access_log.answer
-    )
+    app = router.asgi(prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes, answered=_answered(runtime))
     return Gateway(runtime, app)
+
+
+def _answered(runtime: Runtime) -> Callable[[Request, int], None]:
+    """What sees every answer: the access log, and with several workers the worker's count on /metrics."""
+    write = runtime.access_log.answer
+    if runtime.role is None:
+        return write
+    count = runtime.metrics.on_answered
+
+    def answered(request: Request, status: int) -> None:
+        count()
+        write(request, status)
+
+    return answered

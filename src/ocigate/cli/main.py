@@ -19,6 +19,12 @@ def _add_tls(parser: argparse.ArgumentParser, certfile_help: str) -> None:
     parser.add_argument("--ssl-keyfile", metavar="PEM", help="its private key (PEM), unless in the certificate file")
 
 
+def _workers(text: str) -> int:
+    from ocigate.cli.workers import parse_workers
+
+    return parse_workers(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocigate", description="OpenAI-compatible gateway for Oracle Generative AI")
     parser.add_argument("--version", action="version", version=f"ocigate {__version__}")
@@ -29,6 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8080, or OCIGATE_PORT)")
     serve.add_argument(
         "--emulator", action="store_true", help="serve the bundled emulator even if Oracle is configured"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="worker processes on the one port (default 1; auto: one per CPU); limits stay exact across them",
     )
     _add_config(serve)
     _add_tls(serve, "HTTPS on the port: the certificate chain (PEM; or OCIGATE_SSL_CERTFILE)")

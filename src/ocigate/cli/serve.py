@@ -14,9 +14,15 @@ import os
 import socket
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ocigate.config.settings import Settings, load_settings
 from ocigate.core.logs import redact
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from ocigate.core.asgi import ASGIApp
 
 CONFIG_ERROR = 2
 CANNOT_LISTEN = 1
@@ -29,14 +35,8 @@ def print_errors(command: str, errors: Iterable[str]) -> int:
     return CONFIG_ERROR
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from ocigate.app.runtime import create_app
-    from ocigate.core.logs import setup_logging
-    from ocigate.core.server import GatewayServer
-
-    settings = load_settings(
+def read_settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
         os.environ,
         config_file=args.config,
         host=args.host,
@@ -45,19 +45,40 @@ def serve(args: argparse.Namespace) -> int:
         ssl_certfile=getattr(args, "ssl_certfile", None),
         ssl_keyfile=getattr(args, "ssl_keyfile", None),
     )
+
+
+def serve(args: argparse.Namespace) -> int:
+    from ocigate.app.runtime import create_app
+    from ocigate.core.logs import setup_logging
+    from ocigate.core.server import GatewayServer
+
+    settings = read_settings(args)
     if settings.errors:
         return print_errors("serve", settings.errors)
     try:
         app = create_app(settings)
     except ValueError as exc:
         return print_errors("serve", str(exc).splitlines())
+    workers = getattr(args, "workers", 1) or 1
+    if workers > 1:
+        from ocigate.cli.workers import serve_workers
+
+        return serve_workers(args, settings, workers)
     try:
         sockets = listen(settings.host, settings.port)
     except OSError as exc:
         print(f"ocigate serve: {cannot_listen(settings, exc)}", file=sys.stderr)
         return CANNOT_LISTEN
     setup_logging(settings.log_level)
-    config = uvicorn.Config(
+    GatewayServer(uvicorn_config(app, settings), settings.http).run(sockets=sockets)
+    return 0
+
+
+def uvicorn_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the gateway (one process, or each worker)."""
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -74,13 +95,12 @@ def serve(args: argparse.Namespace) -> int:
         ssl_keyfile=settings.tls.keyfile if settings.tls else None,
         ssl_keyfile_password=settings.tls.keyfile_password if settings.tls else None,
     )
-    GatewayServer(config, settings.http).run(sockets=sockets)
-    return 0
 
 
-def listen(host: str, port: int) -> list[socket.socket]:
+def listen(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
     """Bound sockets for every address ``host`` names (as asyncio's ``create_server`` binds them); an OSError
-    when one cannot be bound, with none left open."""
+    when one cannot be bound, with none left open. ``reuse_port``: each of several workers binds its own, and
+    the kernel spreads new connections over them."""
     bound: list[socket.socket] = []
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -88,6 +108,8 @@ def listen(host: str, port: int) -> list[socket.socket]:
             sock = socket.socket(family, kind, proto)
             bound.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free to take
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)

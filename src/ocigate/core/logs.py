@@ -104,9 +104,11 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def setup_logging(level: str = "info") -> None:
+def setup_logging(level: str = "info", worker: str = "") -> None:
+    """``worker``: this process's name among several (``worker 2``), put before every message."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    tag = f"[{worker}] " if worker else ""
+    handler.setFormatter(RedactingFormatter(f"%(asctime)s %(levelname)s %(name)s {tag}%(message)s"))
     root = logging.getLogger("ocigate")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -21,16 +22,25 @@ class GatewayServer(uvicorn.Server):
     signal; a service manager (systemd, Kubernetes) should see a clean exit after a clean drain instead.
 
     Every connection is served under ``limits`` (header size, header and body read time, keep-alive, open
-    connections: ``core/http_limits.py``).
+    connections: ``core/http_limits.py``). ``on_started`` is called once the lifespan has started and the sockets
+    accept (a worker tells its parent it serves).
     """
 
-    def __init__(self, config: uvicorn.Config, limits: ConnectionLimits) -> None:
+    def __init__(
+        self, config: uvicorn.Config, limits: ConnectionLimits, on_started: Callable[[], None] | None = None
+    ) -> None:
         install_limits(config, limits)
+        self._on_started = on_started
         runtime = getattr(config.app, "runtime", None)
         grace = getattr(getattr(runtime, "settings", None), "grace_period_s", None)
         if isinstance(grace, int | float):
             config.timeout_graceful_shutdown = int(math.ceil(grace))
         super().__init__(config)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_started is not None:
+            self._on_started()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

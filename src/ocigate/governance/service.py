@@ -38,6 +38,7 @@ from ocigate.governance.keys import (
 )
 from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend, connect_redis
 from ocigate.governance.limits.backend import LimitBackend
+from ocigate.governance.limits.brokered import BrokerBackend
 from ocigate.governance.metering import Meter
 from ocigate.governance.pricing import PriceTable, estimate_prompt_tokens
 from ocigate.governance.storage import OpenStores, Stores, UsageWriter
@@ -65,12 +66,15 @@ class Governance:
         usage_writer: UsageWriter | None = None,
         on_usage: Callable[[UsageRecord], None] | None = None,
         has_keys: Callable[[], Awaitable[bool]] | None = None,
+        limits_broker: str | None = None,
+        on_broker_lost: Callable[[], None] | None = None,
     ) -> None:
         """``stores``: opens the key, usage and audit tables (``app`` builds them on the gateway's database), called
         once, on first need. ``usage_writer``: where usage records go instead of the usage table (the embedded
         SQLite default's writer). ``on_usage``: sees every settled usage record (the token metrics). ``has_keys``:
-        whether any team key exists (asked only by a gateway without a master key). Nothing is connected until
-        :meth:`start`."""
+        whether any team key exists (asked only by a gateway without a master key). ``limits_broker``: the Unix
+        socket of the parent's limit broker (a worker of ``serve --workers N`` without Redis), ``on_broker_lost``
+        what to do when it goes. Nothing is connected until :meth:`start`."""
         self.settings = settings
         self._open_stores = stores
         self.on_usage = on_usage
@@ -94,6 +98,8 @@ class Governance:
         self._has_keys = has_keys
         self._keys_exist = False
         self._keys_checked = -math.inf
+        self._broker = limits_broker
+        self._on_broker_lost = on_broker_lost
 
     async def keys_required(self) -> bool:
         """For a gateway without a master key: whether team keys exist, so that every request must present one.
@@ -132,6 +138,11 @@ class Governance:
             self.cache = KeyCache(self, self.hasher, redis=self.redis)
             self._backend = RedisBackend(self.redis)
             self.limiter = Limiter(self._backend, spend=self, fail_open=not self.settings.limits_fail_closed)
+        elif self._broker is not None:
+            self._backend = await BrokerBackend.connect(
+                self._broker, on_key_change=lambda key_id: self.cache.forget(key_id), on_lost=self._on_broker_lost
+            )
+            self.limiter = Limiter(self._backend, spend=self, fail_open=not self.settings.limits_fail_closed)
         await self.cache.start()
         await self.limiter.start()
         await self.usage.start()
@@ -157,6 +168,8 @@ class Governance:
                 if self._stores is None:
                     stores = await self._open_stores(self.hasher)
                     stores.keys.listen(self.cache.invalidate)
+                    if isinstance(self._backend, BrokerBackend):  # and every other worker's, before the answer
+                        stores.keys.listen(self._backend.key_changed)
                     self._stores = stores
         return self._stores
 

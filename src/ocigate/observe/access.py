@@ -18,6 +18,9 @@ from ocigate.core.asgi import Request
 from ocigate.core.notes import AccessNote
 
 _BLANK = AccessNote()
+PIPE_BUF = 4096
+"""The largest write a pipe takes whole (POSIX: at least 512; Linux 4096); counted in characters, which the
+access line's ASCII makes bytes."""
 
 
 class AccessLog:
@@ -71,7 +74,23 @@ class AccessLog:
             lines.append(text)
             self.recent.append(text)
         stream = sys.stderr
-        stream.write("\n".join(lines) + "\n")
+        text = "\n".join(lines) + "\n"
+        if len(text) <= PIPE_BUF:
+            stream.write(text)
+            stream.flush()
+            return
+        # Whole lines, at most PIPE_BUF bytes a write: the workers of ``serve --workers N`` share one stderr, and
+        # only writes that small reach a pipe whole, never cut by another worker's.
+        chunk: list[str] = []
+        size = 0
+        for line in lines:
+            if chunk and size + len(line) + 1 > PIPE_BUF:
+                stream.write("\n".join(chunk) + "\n")
+                stream.flush()
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line) + 1
+        stream.write("\n".join(chunk) + "\n")
         stream.flush()
 
     async def run(self) -> None:

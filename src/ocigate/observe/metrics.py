@@ -12,7 +12,16 @@ as in the tests, do not share counters):
 - ``ocigate_retries_total{model}``, ``ocigate_fallbacks_total{model}``;
 - ``ocigate_circuit_state{deployment}``: 0 closed, 1 half-open, 2 open;
 - ``ocigate_secret_rejections_total{provider, secret}``: 401s per secret of a key (primary or secondary), from
-  ``SecretPair(on_unauthorized=...)``.
+  ``SecretPair(on_unauthorized=...)``;
+- with several workers only, ``ocigate_worker_requests{pid}``: requests answered per worker process, whatever
+  their route or status (a gauge: in
+  prometheus_client's multiprocess mode only gauges keep the ``pid`` label), to see how connections spread.
+
+Several workers (``ocigate serve --workers N``): each worker counts in memory as one process does and copies its
+values into prometheus_client's multiprocess files in ``multiprocess_dir`` (``observe/shared.py``: every second,
+before it renders, when it stops; :meth:`Metrics.sync`), and :meth:`Metrics.render` sums every worker's files, so
+``/metrics`` reports the whole server whichever worker answers; the circuit gauge shows the most open circuit of
+the live workers.
 
 Label values are bounded: model, deployment and provider names are those given by the configuration (the
 constructor and :meth:`Metrics.allow`) and anything else is counted as ``other``; status classes, failure kinds
@@ -36,6 +45,7 @@ from typing import Generic, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
+from ocigate.observe.shared import MetricFiles
 from ocigate.routing.breaker import STATE_VALUES, CircuitState
 from ocigate.routing.events import FAILURE_KINDS, Attempt, NullHooks
 
@@ -43,6 +53,9 @@ M = TypeVar("M", Counter, Gauge, Histogram)
 OTHER = "other"
 NONE = "none"
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0)
+GAUGE_MODES = {"ocigate_circuit_state": "livemax", "ocigate_worker_requests": "all"}
+"""How the workers' values of each gauge combine on /metrics: the most open circuit of the live workers; each
+worker's requests under its ``pid`` label."""
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 
 
@@ -96,8 +109,10 @@ class Metrics(NullHooks):
         providers: Iterable[str] = (),
         *,
         registry: CollectorRegistry | None = None,
+        multiprocess_dir: str | None = None,
     ) -> None:
         self.registry = registry or CollectorRegistry()
+        self._multiprocess_dir = multiprocess_dir
         self._models: set[str] = set()
         self._deployments: set[str] = set()
         self._providers: set[str] = set()
@@ -137,11 +152,28 @@ class Metrics(NullHooks):
             Counter("ocigate_fallbacks", "Requests that moved on to a fallback model.", ["model"], registry=r)
         )
         self.circuits = _Children(
-            Gauge("ocigate_circuit_state", "Circuit state: 0 closed, 1 half-open, 2 open.", ["deployment"], registry=r)
+            Gauge(
+                "ocigate_circuit_state",
+                "Circuit state: 0 closed, 1 half-open, 2 open.",
+                ["deployment"],
+                registry=r,
+                multiprocess_mode="livemax",
+            )
         )
         self.secrets = _Children(
             Counter("ocigate_secret_rejections", "401s per secret of an API key.", ["provider", "secret"], registry=r)
         )
+        self._worker: Gauge | None = None
+        self._files: MetricFiles | None = None
+        self._answered = 0
+        if multiprocess_dir is not None:
+            self._worker = Gauge(
+                "ocigate_worker_requests",
+                "Requests answered (any route, any status), per worker process.",
+                registry=r,
+                multiprocess_mode="all",
+            )
+            self._files = MetricFiles(r, multiprocess_dir, GAUGE_MODES)
         self.allow(models, deployments, providers)
 
     def allow(self, models: Iterable[str] = (), deployments: Iterable[str] = (), providers: Iterable[str] = ()) -> None:
@@ -177,6 +209,11 @@ class Metrics(NullHooks):
         self.requests(model_label, deployment_label, status_class(status)).inc()
         self.duration(model_label, deployment_label).observe(duration_s)
 
+    def on_answered(self) -> None:
+        """One more request answered by this worker, whatever its route or status (several workers only): a plain
+        count, set on the gauge when the values are copied (:meth:`sync`)."""
+        self._answered += 1
+
     def on_first_token(self, model: str, seconds: float) -> None:
         self.ttft(self._model(model)).observe(seconds)
 
@@ -200,8 +237,22 @@ class Metrics(NullHooks):
         label = secret if secret in ("primary", "secondary") else OTHER
         self.secrets(provider if provider in self._providers else OTHER, label).inc()
 
+    def sync(self) -> None:
+        """Copies this worker's values into its multiprocess files (several workers only)."""
+        if self._files is not None:
+            assert self._worker is not None
+            self._worker.set(self._answered)
+            self._files.write()
+
     def render(self, accept: str = "") -> tuple[bytes, str]:
         """The body and content type of ``GET /metrics`` for the scraper's ``Accept`` header: Prometheus text
         format 0.0.4 by default, OpenMetrics or text 1.0.0 when asked for."""
         encode, content_type = choose_encoder(accept)
+        if self._files is not None and self._multiprocess_dir is not None:
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            self.sync()
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=self._multiprocess_dir)  # type: ignore[no-untyped-call]
+            return encode(registry), content_type
         return encode(self.registry), content_type

@@ -37,7 +37,6 @@ from ocigate.governance.limits.decisions import (
     to_units,
     when,
 )
-from ocigate.governance.limits.memory import MemoryBackend
 
 log = logging.getLogger("ocigate.governance.limits")
 GRACE_S = 2 * 86400
@@ -147,13 +146,14 @@ class Limiter:
 
     def finish_soon(self, ticket: Ticket | None, *, tokens: int, cost_usd: float) -> None:
         """:meth:`finish` without waiting, for a ``finally`` running because the client went away (its task is
-        being cancelled) or a response that should not wait for Redis: at once when the counters are in memory,
-        else in a task of its own."""
+        being cancelled) or a response that should not wait for Redis: at once when the counters are in memory
+        (or the limit broker's, which answers no settlement), else in a task of its own."""
         settlement = self._settlement(ticket, tokens, cost_usd)
         if settlement is None:
             return
-        if isinstance(self._backend, MemoryBackend):
-            self._backend.finish_now(*settlement)
+        finish_now = getattr(self._backend, "finish_now", None)  # in memory, or a broker's call that needs no answer
+        if finish_now is not None:
+            finish_now(*settlement)
             return
         task = asyncio.get_running_loop().create_task(self._settle(*settlement))
         self._settling.add(task)

@@ -1,0 +1,43 @@
+"""The access log's writes: whole lines, none larger than a pipe takes whole, so that the workers of
+``serve --workers N``, sharing one stderr, never cut each other's lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from ocigate.observe.access import PIPE_BUF, AccessLog
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_large_batch_is_written_in_whole_lines_of_at_most_pipe_buf(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = Recorder()
+    monkeypatch.setattr("sys.stderr", recorder)
+    log = AccessLog()
+    for n in range(200):
+        log.record(f"request_id={n:016x} method=POST path=/v1/chat/completions status=200")
+    log.flush()
+    assert len(recorder.writes) > 1
+    assert all(len(text) <= PIPE_BUF and text.endswith("\n") for text in recorder.writes)
+    lines = "".join(recorder.writes).splitlines()
+    assert [line.rsplit("request_id=", 1)[1][:16] for line in lines] == [f"{n:016x}" for n in range(200)]
+
+
+def test_a_small_batch_is_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = Recorder()
+    monkeypatch.setattr("sys.stderr", recorder)
+    log = AccessLog()
+    log.record("request_id=1 status=200")
+    log.record("request_id=2 status=200")
+    log.flush()
+    assert len(recorder.writes) == 1 and recorder.writes[0].count("\n") == 2
