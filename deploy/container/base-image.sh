@@ -18,7 +18,9 @@ fi
 work=$(mktemp -d /tmp/ocigate-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# The slim image's dpkg filters: no manual pages, documentation (copyright files kept) or translations.
+# The slim image's dpkg filters (no manual pages, documentation but the copyright files, or translations), and
+# the apt and dpkg settings the official Debian images carry (docker-apt-speedup, docker-clean, docker-gzip-indexes,
+# docker-no-languages, docker-autoremove-suggests): no fsync per file, no package caches kept.
 # Merged /usr by the hook, as the official images have it, rather than by the usrmerge package (and its perl).
 mmdebstrap --variant=minbase --quiet --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
   --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -27,7 +29,12 @@ mmdebstrap --variant=minbase --quiet --hook-dir=/usr/share/mmdebstrap/hooks/merg
   --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/lintian/*' \
+  --dpkgopt='force-unsafe-io' \
   --aptopt='Acquire::Languages "none"' \
+  --aptopt='Acquire::GzipIndexes "true"' \
+  --aptopt='Dir::Cache::pkgcache ""' \
+  --aptopt='Dir::Cache::srcpkgcache ""' \
+  --aptopt='Apt::AutoRemove::SuggestsImportant "false"' \
   bookworm "$work/rootfs.tar" \
   "deb http://deb.debian.org/debian bookworm main" \
   "deb http://deb.debian.org/debian bookworm-updates main" \
