@@ -11,7 +11,7 @@ The default ``oci`` provider from the environment:
 ``OCI_MODELS``          comma-separated model names or model OCIDs (creates the provider)
 ``OCI_ENDPOINT``        the inference endpoint, overriding the region's (private endpoints, the emulator)
 ``OCI_AUTH``            ``user_principal`` (default with a config file), ``session_token``,
-                        ``instance_principal``, ``resource_principal`` or ``api_key``
+                        ``instance_principal``, ``resource_principal``, ``oke_workload_identity`` or ``api_key``
 ``OCI_REGION``          the region (default: the profile's ``region``)
 ``OCI_PROFILE``         the profile of the OCI config file (default ``OCI_CLI_PROFILE``, else ``DEFAULT``)
 ``OCI_CONFIG_FILE``     the OCI config file (default ``~/.oci/config``), as Oracle's SDK and CLI read it
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-IAM_AUTHS = ("user_principal", "session_token", "instance_principal", "resource_principal")
+IAM_AUTHS = ("user_principal", "session_token", "instance_principal", "resource_principal", "oke_workload_identity")
 AUTHS = ("api_key", *IAM_AUTHS)
 DEFAULT_OCI_CONFIG = "~/.oci/config"
 DEFAULT_PROFILE = "DEFAULT"

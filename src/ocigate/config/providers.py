@@ -91,7 +91,7 @@ class ProviderConfig:
     """Where the entry came from: "env", "yaml:<path>", "yaml:<path>+env" or "emulator"."""
     auth: str = "api_key"
     """``api_key`` (a bearer secret) or an IAM principal: ``user_principal``, ``session_token``,
-    ``instance_principal``, ``resource_principal``."""
+    ``instance_principal``, ``resource_principal``, ``oke_workload_identity``."""
     compartment_id: str | None = None
     config_file: str | None = None
     """The OCI config file (user principals and session tokens)."""
@@ -107,6 +107,9 @@ class ProviderConfig:
     resource_principal_version: str | None = None
     """``OCI_RESOURCE_PRINCIPAL_VERSION`` as found at start-up, for the checks. Oracle's SDK reads the
     ``OCI_RESOURCE_PRINCIPAL_*`` variables itself, as the OCI runtimes that set them expect."""
+    kubernetes_service_host: str | None = None
+    """``KUBERNETES_SERVICE_HOST`` as found at start-up, for the checks: OKE workload identity trades the pod's
+    service-account token at a proxy on the cluster's API server, which Oracle's SDK finds there."""
     timeouts: Timeouts = field(default_factory=Timeouts)
     """Connect, first byte, idle stream and whole reply: ``routing.timeouts`` with this provider's ``timeouts:``."""
     egress: Egress = Egress()
@@ -304,6 +307,7 @@ def _provider(
         management_endpoint=_str(fields.get("management_endpoint")).rstrip("/") or None,
         federation_endpoint=_str(fields.get("federation_endpoint")) or None,
         resource_principal_version=env.get("OCI_RESOURCE_PRINCIPAL_VERSION") or None,
+        kubernetes_service_host=env.get("KUBERNETES_SERVICE_HOST") or None,
     )
     return config, problems
 
@@ -326,7 +330,7 @@ def _region(
         region = (read_profile(config_path, profile) or {}).get("region") or ""
         if region:
             return region, f"the region of profile [{profile}] in {config_path}"
-    if auth == "resource_principal" and env.get("OCI_RESOURCE_PRINCIPAL_REGION"):
+    if auth in ("resource_principal", "oke_workload_identity") and env.get("OCI_RESOURCE_PRINCIPAL_REGION"):
         return env["OCI_RESOURCE_PRINCIPAL_REGION"], "OCI_RESOURCE_PRINCIPAL_REGION"
     return None, namer("region")
 

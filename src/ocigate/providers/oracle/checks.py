@@ -191,6 +191,15 @@ def check_iam(provider: ProviderConfig) -> list[Diagnostic]:
                 "resource principals exist inside OCI Functions, Data Science and other OCI runtimes.",
             )
         )
+    if provider.auth == "oke_workload_identity" and not provider.kubernetes_service_host:
+        found.append(
+            Diagnostic(
+                "error",
+                name,
+                f"Provider '{name}': auth oke_workload_identity, but KUBERNETES_SERVICE_HOST is not set: OKE "
+                "workload identity exists only in a pod of an enhanced OKE cluster (Kubernetes sets the variable).",
+            )
+        )
     compartment = provider.compartment_id
     if compartment and UNEXPANDED.search(compartment):
         found.append(Diagnostic("error", name, f"Provider '{name}': compartment_id is still {compartment}."))
@@ -211,7 +220,7 @@ def check_iam(provider: ProviderConfig) -> list[Diagnostic]:
                 f"Provider '{name}': no compartment_id: requests run in the "
                 + (
                     "resource's compartment."
-                    if provider.auth == "resource_principal"
+                    if provider.auth in ("resource_principal", "oke_workload_identity")
                     else "tenancy's root compartment."
                 ),
             )

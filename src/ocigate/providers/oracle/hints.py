@@ -142,12 +142,22 @@ def _explained(status: int, code: str | None, it: _Said, ctx: UpstreamContext) -
     return f"Oracle rejected the request for model '{ctx.model}' ({said}{detail}){ref}."
 
 
+# The conditions that name one OKE workload (Oracle's "Granting Workloads Access to OCI Resources").
+OKE_WORKLOAD = (
+    "request.principal.type='workload', request.principal.namespace='<namespace>', "
+    "request.principal.service_account='<service account>', request.principal.cluster_id='<cluster OCID>'"
+)
+
+
 def iam_policy(auth: str, compartment: str | None) -> str:
     """The IAM policy statement that lets a principal use Generative AI in a compartment."""
     who = "dynamic-group <dynamic-group>" if auth in ("instance_principal", "resource_principal") else "group <group>"
-    if not compartment or compartment.startswith("ocid1.tenancy."):
-        return f"allow {who} to use generative-ai-family in tenancy"
-    return f"allow {who} to use generative-ai-family in compartment id {compartment}"
+    where = (
+        "tenancy" if not compartment or compartment.startswith("ocid1.tenancy.") else f"compartment id {compartment}"
+    )
+    if auth == "oke_workload_identity":
+        return f"allow any-user to use generative-ai-family in {where} where all {{{OKE_WORKLOAD}}}"
+    return f"allow {who} to use generative-ai-family in {where}"
 
 
 def iam_message(status: int, said: str, detail: str, ref: str, where: str, ctx: UpstreamContext) -> str:
@@ -165,7 +175,7 @@ def iam_message(status: int, said: str, detail: str, ref: str, where: str, ctx: 
                 "the session may have expired: run `oci session refresh` (or `oci session authenticate`)",
                 fixes[0],
             ]
-        elif ctx.auth in ("instance_principal", "resource_principal"):
+        elif ctx.auth in ("instance_principal", "resource_principal", "oke_workload_identity"):
             fixes = [f"the {principal}'s token may have expired or been revoked", fixes[0]]
         listed = "; ".join(f"({n}) {fix}" for n, fix in enumerate(fixes, 1))
         key = f" with key id {ctx.key_id}" if ctx.key_id else ""
@@ -177,6 +187,8 @@ def iam_message(status: int, said: str, detail: str, ref: str, where: str, ctx: 
     group = (
         "a dynamic group that matches this instance or resource"
         if ctx.auth in ("instance_principal", "resource_principal")
+        else "this cluster's namespace and service account"
+        if ctx.auth == "oke_workload_identity"
         else "a group of the user"
     )
     return (

@@ -10,7 +10,11 @@ the fix in the message. Where the settings come from:
 - instance principals: the instance metadata service (the SDK honours ``OCI_METADATA_BASE_URL``) and the region's
   auth service, or the provider's ``federation_endpoint``;
 - resource principals: the ``OCI_RESOURCE_PRINCIPAL_*`` variables that OCI Functions, Data Science and other
-  runtimes set; the SDK reads them itself (``get_resource_principals_signer``).
+  runtimes set; the SDK reads them itself (``get_resource_principals_signer``);
+- OKE workload identity: the pod's service-account token and CA certificate (under
+  ``/var/run/secrets/kubernetes.io/serviceaccount/``), traded for a resource principal session token at the proxy
+  OKE runs on the cluster's API server (``KUBERNETES_SERVICE_HOST``, port 12250); the SDK reads them itself
+  (``get_oke_workload_identity_resource_principal_signer``), and ``OCI_RESOURCE_PRINCIPAL_REGION`` for the region.
 """
 
 from __future__ import annotations
@@ -237,4 +241,34 @@ def resource_principal() -> Credential:
         tenancy=getattr(sdk, "tenancy_id", None),
         region=getattr(sdk, "region", None),
         compartment=getattr(sdk, "compartment_id", None),
+    )
+
+
+def oke_workload_identity() -> Credential:
+    """The pod's OKE workload identity; every way it is misconfigured becomes one error that names the fix."""
+    oci = _oci()
+    try:
+        sdk = oci.auth.signers.get_oke_workload_identity_resource_principal_signer()
+    except OSError as exc:  # the token or CA file: not mounted
+        raise SignerSetupError(
+            f"OKE workload identity cannot read {exc.filename or 'the service account files'} "
+            f"({exc.strerror or exc}): the pod needs its service account token mounted "
+            "(automountServiceAccountToken: true), as OKE's workload identity reads it."
+        ) from None
+    except oci.exceptions.ServiceError as exc:
+        raise SignerSetupError(
+            f"OKE workload identity: the cluster's token proxy refused the service account token ({exc.status}: "
+            f"{exc.message}). Workload identity needs an enhanced OKE cluster, and the pod's service account token."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - ValueError, requests' errors and the SDK's own alike
+        raise SignerSetupError(
+            "OKE workload identity needs a pod of an enhanced OKE cluster (KUBERNETES_SERVICE_HOST, the service "
+            f"account's token and CA certificate): {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    claims = getattr(getattr(sdk, "security_token", None), "jwt", None) or {}
+    return Credential(
+        sdk,
+        tenancy=claims.get("res_tenant") or claims.get("tenant"),
+        region=getattr(sdk, "region", None),
+        compartment=claims.get("res_compartment"),
     )

@@ -194,6 +194,7 @@ def signer_for(config: ProviderConfig) -> OciRequestSigner:
         "session_token": (lambda: creds.session_token(config), f"session token ({where})"),
         "instance_principal": (lambda: creds.instance_principal(config), "instance principal"),
         "resource_principal": (creds.resource_principal, "resource principal"),
+        "oke_workload_identity": (creds.oke_workload_identity, "OKE workload identity"),
     }
     if config.auth not in builds:
         raise ValueError(f"auth {config.auth!r} does not sign requests")
