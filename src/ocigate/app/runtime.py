@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -28,6 +29,7 @@ from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.emulated import emulator_providers
 from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
+from ocigate.app.telemetry import answered_hook, tracing_for
 from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
@@ -50,6 +52,9 @@ from ocigate.routing.router import ModelRoute
 from ocigate.routing.router import Router as ModelRouter
 from ocigate.store.prune import RetentionTask
 from ocigate.translate.sanitize.profile import profiles_with
+
+if TYPE_CHECKING:
+    from ocigate.observe.tracing import Tracing
 
 log = logging.getLogger("ocigate")
 
@@ -82,6 +87,8 @@ class Runtime:
     _listings: ListingReporter = field(default_factory=ListingReporter)
     retention: RetentionTask = field(init=False)
     """Prunes usage, audit and stored responses past ``retention:`` in the background."""
+    tracing: Tracing | None = None
+    """Spans of model requests and upstream attempts (``OCIGATE_TRACING``); None when off."""
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -100,6 +107,8 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
+        if self.tracing is not None:
+            self.tracing.start()
         if self.access_log.enabled:
             self._flusher = asyncio.create_task(self.access_log.run())
         self.session = aiohttp.ClientSession(
@@ -174,6 +183,8 @@ class Runtime:
                 "cached": record.cached_tokens,
             },
         )
+        if self.tracing is not None:
+            self.tracing.on_tokens(record.prompt_tokens, record.completion_tokens)
 
     def _build_routes(self) -> None:
         """The configured routes, of the deployments whose providers are in service."""
@@ -284,6 +295,8 @@ class Runtime:
         await self.storage.close()
         if self.emulator is not None:
             await self.emulator.stop()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # the last spans exported, off the event loop
 
 
 class _Resilience:
@@ -329,7 +342,8 @@ def create_app(settings: Settings) -> Gateway:
         raise ValueError(
             f"Refusing to serve on {settings.host} without OCIGATE_MASTER_KEY: set it, or serve on 127.0.0.1."
         )
-    runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log))
+    access_log = AccessLog(enabled=settings.access_log, json=settings.log_format == "json")
+    runtime = Runtime(settings, access_log=access_log, tracing=tracing_for(settings))
     registry = runtime.registry
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
     routes, dispatcher = runtime.routes, runtime.dispatcher
@@ -354,6 +368,11 @@ def create_app(settings: Settings) -> Gateway:
 
     prepare = GatewayAuth(settings.master_key or "", runtime.governance)
     app = router.asgi(
-        prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes, answered=runtime.access_log.answer
+        prepare=prepare,
+        lifespan=lifespan,
+        max_body=settings.max_body_bytes,
+        answered=answered_hook(runtime.access_log, runtime.tracing, runtime.dispatcher),
     )
+    if runtime.tracing is not None:
+        app = runtime.tracing.wrap(app)
     return Gateway(runtime, app)

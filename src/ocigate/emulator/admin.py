@@ -3,6 +3,8 @@ authentication; nothing of it exists on Oracle."""
 
 from __future__ import annotations
 
+from collections import deque
+
 import orjson
 
 from ocigate.catalog.models import chat_model_ids
@@ -14,11 +16,14 @@ PREFIX = "/_emulator/"
 
 
 class Stats:
-    """Responses by path and status; "dropped" and "cut" count connections closed by fault rules."""
+    """Responses by path and status; "dropped" and "cut" count connections closed by fault rules. ``traces``:
+    the W3C trace context (``traceparent``, ``tracestate``) of the last requests that carried one, for the tests
+    of the gateway's tracing."""
 
     def __init__(self) -> None:
         self.requests: dict[str, dict[str, int]] = {}
         self.total = 0
+        self.traces: deque[dict[str, str]] = deque(maxlen=256)
 
     def record(self, path: str, outcome: int | str, *, new_request: bool = True) -> None:
         by_outcome = self.requests.get(path)
@@ -32,6 +37,7 @@ class Stats:
     def reset(self) -> None:
         self.requests = {}
         self.total = 0
+        self.traces.clear()
 
 
 def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
@@ -51,11 +57,11 @@ def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
         return json_response({"cleared": faults.clear()})
 
     async def get_stats(request: Request) -> Response:
-        return json_response({"total": stats.total, "requests": stats.requests})
+        return json_response({"total": stats.total, "requests": stats.requests, "traces": list(stats.traces)})
 
     async def reset_stats(request: Request) -> Response:
         stats.reset()
-        return json_response({"total": 0, "requests": {}})
+        return json_response({"total": 0, "requests": {}, "traces": []})
 
     async def info(request: Request) -> Response:
         keys = [{"secret": k.secret, "region": k.region, "policy": k.policy} for k in ctx.config.keys]
