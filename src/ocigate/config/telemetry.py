@@ -51,7 +51,7 @@ def read_tracing(env: Mapping[str, str], problems: list[str]) -> str:
                     f"{name}={protocol!r}: ocigate exports OTLP over HTTP with protobuf; set it to http/protobuf "
                     "(a collector's port 4318) or unset it."
                 )
-                break
+                return "off"
     return mode
 
 

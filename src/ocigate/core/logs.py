@@ -106,8 +106,9 @@ class RedactingFormatter(logging.Formatter):
 _trace_ids: Callable[[], tuple[str, str] | None] | None = None
 
 
-def use_trace_ids(source: Callable[[], tuple[str, str] | None]) -> None:
-    """Where log lines find the current trace and span ids (``observe/tracing.py`` when tracing is on)."""
+def use_trace_ids(source: Callable[[], tuple[str, str] | None] | None) -> None:
+    """Where log lines find the current trace and span ids (``observe/tracing.py`` when tracing is on; None:
+    nowhere)."""
     global _trace_ids
     _trace_ids = source
 
