@@ -114,9 +114,10 @@ class Tracing:
                 f"POST {path}",
                 parent,
                 SpanKind.SERVER,
-                {"http.request.method": "POST", "http.route": path, "url.path": path},
+                {"http.request.method": "POST", "http.route": path, "gen_ai.operation.name": operation[0]},
             )
-            span.set_attributes({"gen_ai.operation.name": operation[0], "ocigate.endpoint": operation[1]})
+            if operation[1] != operation[0]:
+                span.set_attribute("ocigate.endpoint", operation[1])
             token = context.attach(trace.set_span_in_context(span, parent))
             named = _OPERATION.set(operation[0])
             try:
@@ -144,8 +145,6 @@ class Tracing:
         if note is not None:
             span.update_name(f"{_OPERATION.get()} {note.model}")
             attributes |= {"gen_ai.request.model": note.model, "ocigate.stream": note.stream}
-            if note.provider != "-":
-                attributes["ocigate.provider"] = note.provider
             if note.deployment is not None:
                 attributes["ocigate.deployment"] = note.deployment
             if note.attempts is not None:
@@ -172,20 +171,31 @@ class Tracing:
     async def attempt(
         self, model: str, deployment: Deployment, attempts: list[Attempt], call: Coroutine[Any, Any, _T]
     ) -> _T:
-        """Dispatch's ``AttemptTracer``: ``call`` inside a client span, its trace context sent upstream."""
+        """Dispatch's ``AttemptTracer``: ``call`` inside a client span, its trace context sent upstream. A request
+        that is not sampled makes no attempt span: its upstream calls carry the (unsampled) server span's
+        context, which is all a sampling decision downstream needs."""
         server = trace.get_current_span()
+        carrier: dict[str, str] = {}
+        if not server.is_recording():
+            _PROPAGATOR.inject(carrier)
+            token = UPSTREAM_TRACE.set(carrier)
+            try:
+                return await call
+            finally:
+                UPSTREAM_TRACE.reset(token)
         operation = _OPERATION.get()
-        attributes = _deployment_attributes(deployment) | {
+        attributes: dict[str, str | int | bool] = {
             "gen_ai.operation.name": operation,
+            "gen_ai.system": _system(deployment),
             "gen_ai.request.model": deployment.upstream_model,
-            "ocigate.model": model,
+            "ocigate.deployment": deployment.name,
+            "cloud.region": deployment.region or "",
             "ocigate.attempt": len(attempts) + 1,
         }
         if attempts:
             attributes["ocigate.retry.reason"] = attempts[-1].kind or str(attempts[-1].status)
-        span = self._tracer.start_span(f"{operation} {deployment.upstream_model}", kind=SpanKind.CLIENT)
-        span.set_attributes(attributes)
-        carrier: dict[str, str] = {}
+        name = f"{operation} {deployment.upstream_model}"
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         _PROPAGATOR.inject(carrier, trace.set_span_in_context(span))
         token = UPSTREAM_TRACE.set(carrier)
         try:
@@ -197,10 +207,13 @@ class Tracing:
         else:
             _ended(span, attempts[-1], result if isinstance(result, GatewayError) else None)
             if not isinstance(result, GatewayError):
-                served: dict[str, str | int | bool] = {"gen_ai.response.model": deployment.upstream_model}
-                span.set_attributes(served)
-                if server.is_recording():
-                    server.set_attributes(_deployment_attributes(deployment) | served)
+                server.set_attributes(
+                    {
+                        "gen_ai.system": attributes["gen_ai.system"],
+                        "gen_ai.response.model": deployment.upstream_model,
+                        "cloud.region": attributes["cloud.region"],
+                    }
+                )
             return result
         finally:
             UPSTREAM_TRACE.reset(token)
@@ -218,16 +231,9 @@ def _extract(headers: Iterable[tuple[bytes, bytes]]) -> context.Context | None:
     return _PROPAGATOR.extract(carrier) if carrier else None
 
 
-def _deployment_attributes(deployment: Deployment) -> dict[str, str | int | bool]:
-    provider = deployment.provider
-    system = SYSTEMS.get(provider.type, provider.type)
-    return {
-        "gen_ai.system": system,
-        "gen_ai.provider.name": system,
-        "ocigate.deployment": deployment.name,
-        "ocigate.provider": provider.name,
-        "cloud.region": deployment.region or "",
-    }
+def _system(deployment: Deployment) -> str:
+    kind = deployment.provider.type
+    return SYSTEMS.get(kind, kind)
 
 
 def _ended(span: trace.Span, attempt: Attempt, err: GatewayError | None) -> None:

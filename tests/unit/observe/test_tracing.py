@@ -9,7 +9,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, StatusCode
 
 from ocigate.core.asgi import Message, Receive, Scope, Send
@@ -66,7 +69,26 @@ async def test_each_attempt_is_a_client_span_with_its_own_trace_context(
     sent_ids = sorted(str(headers["traceparent"])[:-3] for headers in seen if headers is not None)  # less the flags
     trace = hex_ids(request)[0]  # type: ignore[arg-type]
     assert len(seen) == len(spans) and sent_ids == sorted(f"00-{trace}-{hex_ids(s)[1]}" for s in spans)
-    assert (spans[-1].attributes or {})["gen_ai.response.model"] == "m"
+    assert (spans[-1].attributes or {})["gen_ai.request.model"] == "m"
+
+
+async def test_an_unsampled_request_sends_its_context_without_attempt_spans() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = Tracing("otlp", provider)
+    tracing.start()
+    ord_ = TracedProvider("ord", [oracle(503), OK])
+    setup = make([ModelRoute("gpt", (deployment(ord_),))])
+    setup.dispatcher.tracer = tracing
+    with provider.get_tracer("test").start_as_current_span("request") as request:
+        await setup.dispatcher.send(setup.router.route("gpt"), "chat/completions", body_for)  # type: ignore[arg-type]
+    use_trace_ids(None)
+    assert exporter.get_finished_spans() == ()
+    ctx = request.get_span_context()
+    sent = [headers["traceparent"] if headers else "" for headers in ord_.seen]
+    assert [value[:-3] for value in sent] == [f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}"] * 2
+    assert all(int(value[-2:], 16) & 1 == 0 for value in sent)  # not sampled
 
 
 async def test_a_cancelled_attempt_ends_its_span(traced: tuple[Tracing, InMemorySpanExporter]) -> None:
@@ -74,13 +96,15 @@ async def test_a_cancelled_attempt_ends_its_span(traced: tuple[Tracing, InMemory
     stuck = TracedProvider("ord", hang=True)
     setup = make([ModelRoute("gpt", (deployment(stuck),))])
     setup.dispatcher.tracer = tracing
-    task = asyncio.ensure_future(setup.dispatcher.send(setup.router.route("gpt"), "chat/completions", body_for))  # type: ignore[arg-type]
-    while not stuck.calls:
-        await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    [span] = exporter.get_finished_spans()
+    assert tracing.provider is not None
+    with tracing.provider.get_tracer("test").start_as_current_span("request"):  # the task copies this context
+        task = asyncio.ensure_future(setup.dispatcher.send(setup.router.route("gpt"), "chat/completions", body_for))  # type: ignore[arg-type]
+        while not stuck.calls:
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    [span] = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.CLIENT]
     assert span.status.status_code == StatusCode.ERROR and (span.attributes or {})["error.type"] == "CancelledError"
     assert UPSTREAM_TRACE.get() is None
 
