@@ -10,7 +10,7 @@ import shutil
 import sys
 
 from harness.layout import OUT
-from harness.tracing_cost import measure, section
+from harness.tracing_cost import in_process, measure, section
 
 
 def main() -> int:
@@ -25,6 +25,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     result = measure(args.quick, 0.0 if args.quick else args.wait_quiet)
     print("\n".join(section(result)))
+    print("\n".join(in_process(1000 if args.quick else 4000)))
     return 1 if result.problems else 0
 
 

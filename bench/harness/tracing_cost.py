@@ -9,9 +9,10 @@ Three gateways run at once, each pinned to the proxy core behind one emulator, c
 
 wrk loads them in turn, round after round. The figures per gateway and load: requests/s divided by ``off``'s in
 the same round (median of the rounds), and the gateway's own CPU time per request (user + system, its export
-thread included: read before the load and again once its batch processor had time to export what the load left,
-``OTEL_BSP_SCHEDULE_DELAY`` 1 s: at these rates a batch of 512 spans, the most the SDK sends at once, fills about as soon), whose difference to ``off`` is what tracing costs a request. The sink's count
-of spans shows whether any were dropped (two spans a request: the server span and its attempt).
+thread included: read before the load and again once its batch processor had time to export what the load left;
+``OTEL_BSP_SCHEDULE_DELAY`` is 1 s, about when a batch of 512 spans, the most the SDK sends at once, fills at
+these rates anyway), whose difference to ``off`` is what tracing costs a request. The sink's count of spans
+shows whether any were dropped (two spans a request: the server span and its attempt).
 
 Usage: ``python bench/tracing.py`` (``--quick``: one round of 2 s per load, as CI runs it).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import time
 import urllib.request
@@ -180,4 +182,33 @@ def section(result: Rounds) -> list[str]:
         f"{result.requests.get('10%', 0) * 2}).",
     ]
     lines += [f"- invalid load: {problem}" for problem in result.problems]
+    return lines
+
+
+def in_process(count: int) -> list[str]:
+    """``harness/tracing_micro.py`` on the proxy core, exporting to a sink on the load core: the table's lines."""
+    port = free_port()
+    sink = Child("trace-sink-micro", [sys.executable, str(ROOT / "bench/harness/otlp_sink.py"), "--port", str(port)],
+                 LOAD_CORE, clean_env({}))  # fmt: skip
+    try:
+        sink.start().wait_ready(port, "/count")
+        command = ["taskset", "-c", str(PROXY_CORE), sys.executable, "-m", "harness.tracing_micro"]
+        done = subprocess.run(
+            [*command, "--sink", f"http://{HOST}:{port}", "--count", str(count)],
+            cwd=ROOT / "bench", capture_output=True, text=True, timeout=600, check=True,
+        )  # fmt: skip
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        spans = _sink_count(port)
+    finally:
+        sink.stop()
+    lines = [
+        "",
+        f"In process (harness/tracing_micro.py, {count} requests a batch, median of 5): the CPU time tracing adds to "
+        f"one request, its export thread included; the same loop untraced took {figures.pop('base'):.1f} µs.",
+        "",
+        "| tracing | + CPU µs/request |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {value:.1f} |" for name, value in figures.items()]
+    lines.append(f"\nThe sink received {spans} spans from the OTLP run.")
     return lines
