@@ -18,7 +18,7 @@ PREFIX = "/_emulator/"
 class Stats:
     """Responses by path and status; "dropped" and "cut" count connections closed by fault rules. ``traces``:
     the W3C trace context (``traceparent``, ``tracestate``) of the last requests that carried one, for the tests
-    of the gateway's tracing."""
+    of the gateway's tracing (``GET /_emulator/traces``; ``DELETE /_emulator/stats`` clears them too)."""
 
     def __init__(self) -> None:
         self.requests: dict[str, dict[str, int]] = {}
@@ -57,11 +57,14 @@ def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
         return json_response({"cleared": faults.clear()})
 
     async def get_stats(request: Request) -> Response:
-        return json_response({"total": stats.total, "requests": stats.requests, "traces": list(stats.traces)})
+        return json_response({"total": stats.total, "requests": stats.requests})
 
     async def reset_stats(request: Request) -> Response:
         stats.reset()
-        return json_response({"total": 0, "requests": {}, "traces": []})
+        return json_response({"total": 0, "requests": {}})
+
+    async def get_traces(request: Request) -> Response:
+        return json_response({"traces": list(stats.traces)})
 
     async def info(request: Request) -> Response:
         keys = [{"secret": k.secret, "region": k.region, "policy": k.policy} for k in ctx.config.keys]
@@ -73,5 +76,6 @@ def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
         ("DELETE", PREFIX + "faults", clear_faults),
         ("GET", PREFIX + "stats", get_stats),
         ("DELETE", PREFIX + "stats", reset_stats),
+        ("GET", PREFIX + "traces", get_traces),
         ("GET", PREFIX + "info", info),
     ]

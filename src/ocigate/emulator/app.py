@@ -24,7 +24,7 @@ BASES: tuple[tuple[str, bool], ...] = (("/20231130/actions/v1", False), ("/opena
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _REQUEST_ID = b"opc-request-id"
 _TRACE_CONTEXT = (b"traceparent", b"tracestate")
-"""Recorded by the harness (``/_emulator/stats``), so that tests see the trace context the gateway sent."""
+"""Recorded by the harness (``/_emulator/traces``), so that tests see the trace context the gateway sent."""
 
 
 async def _models(request: Request) -> Response:

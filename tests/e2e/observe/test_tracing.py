@@ -105,7 +105,7 @@ def test_a_chat_request_is_one_server_span_continuing_the_clients_trace(
     no_secret_or_prompt(list(spans))
 
     # Oracle got the attempt's own trace context: the client's trace, the attempt span as parent.
-    traces = httpx.get(f"{root}/_emulator/stats").json()["traces"]
+    traces = httpx.get(f"{root}/_emulator/traces").json()["traces"]
     sent = [t for t in traces if t["path"].endswith("/chat/completions")]
     assert sent == [
         {
@@ -187,7 +187,7 @@ def test_embeddings_rerank_and_responses_each_have_their_operation(
     assert (responded[0].attributes or {})["ocigate.endpoint"] == "responses"
     assert (ranked[0].attributes or {})["gen_ai.system"] == "oci_genai"
     # the native API (embeddings, rerank) gets the trace context too
-    traces = httpx.get(f"{emulator_root(app)}/_emulator/stats").json()["traces"]
+    traces = httpx.get(f"{emulator_root(app)}/_emulator/traces").json()["traces"]
     assert any("embedText" in t["path"] and t["traceparent"].startswith(f"00-{CLIENT_TRACE}-") for t in traces)
 
 
