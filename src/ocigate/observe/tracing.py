@@ -23,6 +23,7 @@ gateway: a client's ``baggage`` is not forwarded to Oracle.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Coroutine, Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -67,7 +68,7 @@ def tracer_provider(mode: str, exporter: SpanExporter | None = None) -> TracerPr
     provider = TracerProvider(resource=resource.merge(OTELResourceDetector().detect()))
     if exporter is None:
         if mode == "console":
-            exporter = ConsoleSpanExporter()
+            exporter = ConsoleSpanExporter(out=sys.stderr)  # beside the log lines
         else:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
