@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -29,9 +29,10 @@ from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.emulated import emulator_providers
 from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
-from ocigate.app.worker import WorkerRole, stop_worker
+from ocigate.app.telemetry import answered_hook, tracing_for
+from ocigate.app.worker import WorkerRole, counted, stop_worker
 from ocigate.config.settings import ProviderConfig, Settings
-from ocigate.core.asgi import ASGIApp, Receive, Request, Router, Scope, Send
+from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
 from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
 from ocigate.governance.auth import GatewayAuth
@@ -53,6 +54,9 @@ from ocigate.routing.router import ModelRoute
 from ocigate.routing.router import Router as ModelRouter
 from ocigate.store.prune import RetentionTask
 from ocigate.translate.sanitize.profile import profiles_with
+
+if TYPE_CHECKING:
+    from ocigate.observe.tracing import Tracing
 
 log = logging.getLogger("ocigate")
 
@@ -88,6 +92,8 @@ class Runtime:
     role: WorkerRole | None = None
     """This process's place among ``serve --workers N``; None for a single process."""
     _metrics_sync: asyncio.Task[None] | None = None
+    tracing: Tracing | None = None
+    """Spans of model requests and upstream attempts (``OCIGATE_TRACING``); None when off."""
 
     def __post_init__(self) -> None:
         routing = self.settings.routing
@@ -108,6 +114,8 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
+        if self.tracing is not None:
+            self.tracing.start()
         if self.access_log.enabled:
             self._flusher = asyncio.create_task(self.access_log.run())
         self.session = aiohttp.ClientSession(
@@ -184,6 +192,8 @@ class Runtime:
                 "cached": record.cached_tokens,
             },
         )
+        if self.tracing is not None:
+            self.tracing.on_tokens(record.prompt_tokens, record.completion_tokens)
 
     def _build_routes(self) -> None:
         """The configured routes, of the deployments whose providers are in service."""
@@ -303,6 +313,8 @@ class Runtime:
         await self.storage.close()
         if self.emulator is not None:
             await self.emulator.stop()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)  # the last spans exported, off the event loop
 
 
 class _Resilience:
@@ -350,7 +362,8 @@ def create_app(settings: Settings, role: WorkerRole | None = None) -> Gateway:
             f"Refusing to serve on {settings.host} without OCIGATE_MASTER_KEY: set it, or serve on 127.0.0.1."
         )
     metrics = Metrics(multiprocess_dir=role.metrics_dir if role is not None else None)
-    runtime = Runtime(settings, access_log=AccessLog(enabled=settings.access_log), metrics=metrics, role=role)
+    access_log = AccessLog(enabled=settings.access_log, json=settings.log_format == "json")
+    runtime = Runtime(settings, access_log=access_log, metrics=metrics, role=role, tracing=tracing_for(settings))
     registry = runtime.registry
     profiles = profiles_with({r.vendor: (r.drop, r.allow, r.token_field) for r in settings.request_rules})
     routes, dispatcher = runtime.routes, runtime.dispatcher
@@ -374,19 +387,14 @@ def create_app(settings: Settings, role: WorkerRole | None = None) -> Gateway:
             await runtime.stop()
 
     prepare = GatewayAuth(settings.master_key or "", runtime.governance)
-    app = router.asgi(prepare=prepare, lifespan=lifespan, max_body=settings.max_body_bytes, answered=_answered(runtime))
+    app = router.asgi(
+        prepare=prepare,
+        lifespan=lifespan,
+        max_body=settings.max_body_bytes,
+        answered=counted(
+            runtime.role, runtime.metrics, answered_hook(runtime.access_log, runtime.tracing, runtime.dispatcher)
+        ),
+    )
+    if runtime.tracing is not None:
+        app = runtime.tracing.wrap(app)
     return Gateway(runtime, app)
-
-
-def _answered(runtime: Runtime) -> Callable[[Request, int], None]:
-    """What sees every answer: the access log, and with several workers the worker's count on /metrics."""
-    write = runtime.access_log.answer
-    if runtime.role is None:
-        return write
-    count = runtime.metrics.on_answered
-
-    def answered(request: Request, status: int) -> None:
-        count()
-        write(request, status)
-
-    return answered

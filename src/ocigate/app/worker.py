@@ -7,7 +7,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from ocigate.core.asgi import Request
+from ocigate.observe.metrics import Metrics
 
 log = logging.getLogger("ocigate")
 
@@ -26,3 +30,19 @@ class WorkerRole:
 def stop_worker() -> None:
     """Drains and stops this worker (as SIGTERM does): it can no longer serve as its parent set it up to."""
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+def counted(
+    role: WorkerRole | None, metrics: Metrics, write: Callable[[Request, int], None]
+) -> Callable[[Request, int], None]:
+    """What sees every answer: ``write`` (the access log, the server span), and with several workers the worker's
+    count on /metrics."""
+    if role is None:
+        return write
+    count = metrics.on_answered
+
+    def answered(request: Request, status: int) -> None:
+        count()
+        write(request, status)
+
+    return answered

@@ -69,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"ocigate serve: {cannot_listen(settings, exc)}", file=sys.stderr)
         return CANNOT_LISTEN
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     GatewayServer(uvicorn_config(app, settings), settings.http).run(sockets=sockets)
     return 0
 

@@ -68,7 +68,7 @@ def serve_workers(args: argparse.Namespace, settings: Settings, count: int) -> i
     except OSError as exc:
         print(f"ocigate serve: {cannot_listen(settings, exc)}", file=sys.stderr)
         return CANNOT_LISTEN
-    setup_logging(settings.log_level, worker="main")
+    setup_logging(settings.log_level, settings.log_format, worker="main")
     private = tempfile.mkdtemp(prefix="ocigate-workers-")  # mode 0700: only this user reaches the broker
     metrics = Path(private, "metrics")
     metrics.mkdir()
@@ -263,7 +263,7 @@ def worker_main(args: argparse.Namespace, sockets: list[socket.socket], role: Wo
     _watch_parent()
     settings = read_settings(args)
     app = create_app(settings, role)
-    setup_logging(settings.log_level, worker=f"worker {role.index}")
+    setup_logging(settings.log_level, settings.log_format, worker=f"worker {role.index}")
 
     def started() -> None:
         ready.send_bytes(b"ready")

@@ -36,6 +36,7 @@ from ocigate.config.retention import RetentionSettings, read_retention
 from ocigate.config.routing import RoutingSettings, read_routing
 from ocigate.config.rules import RequestRule, read_request_rules
 from ocigate.config.schema import unknown_keys
+from ocigate.config.telemetry import read_log_format, read_tracing
 from ocigate.config.yaml_file import ConfigFile, read_config_file
 
 __all__ = [
@@ -94,6 +95,10 @@ class Settings:
     http: HttpLimits = field(default_factory=HttpLimits)
     tls: ServerTls | None = None
     """HTTPS on the gateway's own port (``config/network.py``); plain HTTP when None."""
+    tracing: str = "off"
+    """``off``, ``otlp`` or ``console`` (``config/telemetry.py``): spans of every model request and upstream attempt."""
+    log_format: str = "text"
+    """``text`` or ``json``: one JSON object a log line."""
 
     @property
     def uses_emulator(self) -> bool:
@@ -137,6 +142,9 @@ def load_settings(
         *(replace(d, message=_located(file, d.message)) for d in diagnostics),
         *(Diagnostic("warning", None, problem) for problem in misspelt_variables(env)),
     ]
+    telemetry: list[str] = []
+    tracing, log_format = read_tracing(env, telemetry), read_log_format(env, telemetry)
+    diagnostics += [Diagnostic("error", None, problem) for problem in telemetry]
     force_emulator = force_emulator or _flag(env.get("OCIGATE_EMULATOR"))
     if file is not None and not providers and not force_emulator:
         diagnostics.append(Diagnostic("error", None, _no_provider(file)))
@@ -169,6 +177,8 @@ def load_settings(
         retention=blocks.retention,
         http=blocks.http,
         tls=tls,
+        tracing=tracing,
+        log_format=log_format,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 

@@ -26,6 +26,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
+from collections.abc import Callable
+
+import orjson
 
 MARK = "[redacted]"
 
@@ -104,11 +108,60 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def setup_logging(level: str = "info", worker: str = "") -> None:
-    """``worker``: this process's name among several (``worker 2``), put before every message."""
+_trace_ids: Callable[[], tuple[str, str] | None] | None = None
+
+
+def use_trace_ids(source: Callable[[], tuple[str, str] | None] | None) -> None:
+    """Where log lines find the current trace and span ids (``observe/tracing.py`` when tracing is on; None:
+    nowhere)."""
+    global _trace_ids
+    _trace_ids = source
+
+
+def trace_ids() -> tuple[str, str] | None:
+    """The current trace and span ids in hex, None when tracing is off or outside a span."""
+    return _trace_ids() if _trace_ids is not None else None
+
+
+def utc_stamp(seconds: float) -> str:
+    """``2026-12-03T12:35:12.123Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
+
+
+def json_line(stamp: float, level: str, logger: str, fields: dict[str, object]) -> str:
+    """One log line as one JSON object: time (UTC), level, logger, then ``fields``."""
+    entry: dict[str, object] = {"time": utc_stamp(stamp), "level": level, "logger": logger, **fields}
+    return orjson.dumps(entry).decode()
+
+
+class JsonFormatter(logging.Formatter):
+    """``OCIGATE_LOG_FORMAT=json``: each record as one JSON object a line, its message and traceback redacted."""
+
+    def __init__(self, worker: str = "") -> None:
+        super().__init__()
+        self._worker = worker
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, object] = {"message": redact(record.getMessage())}
+        if self._worker:
+            fields["worker"] = self._worker
+        if record.exc_info:
+            fields["exception"] = redact(self.formatException(record.exc_info))
+        ids = trace_ids()
+        if ids is not None:
+            fields["trace_id"], fields["span_id"] = ids
+        return json_line(record.created, record.levelname, record.name, fields)
+
+
+def setup_logging(level: str = "info", log_format: str = "text", worker: str = "") -> None:
+    """``worker``: this process's name among several (``worker 2``), put before every message (a field of its
+    own in JSON)."""
     handler = logging.StreamHandler(sys.stderr)
-    tag = f"[{worker}] " if worker else ""
-    handler.setFormatter(RedactingFormatter(f"%(asctime)s %(levelname)s %(name)s {tag}%(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(worker))
+    else:
+        tag = f"[{worker}] " if worker else ""
+        handler.setFormatter(RedactingFormatter(f"%(asctime)s %(levelname)s %(name)s {tag}%(message)s"))
     root = logging.getLogger("ocigate")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -3,6 +3,8 @@ authentication; nothing of it exists on Oracle."""
 
 from __future__ import annotations
 
+from collections import deque
+
 import orjson
 
 from ocigate.catalog.models import chat_model_ids
@@ -14,11 +16,14 @@ PREFIX = "/_emulator/"
 
 
 class Stats:
-    """Responses by path and status; "dropped" and "cut" count connections closed by fault rules."""
+    """Responses by path and status; "dropped" and "cut" count connections closed by fault rules. ``traces``:
+    the W3C trace context (``traceparent``, ``tracestate``) of the last requests that carried one, for the tests
+    of the gateway's tracing (``GET /_emulator/traces``; ``DELETE /_emulator/stats`` clears them too)."""
 
     def __init__(self) -> None:
         self.requests: dict[str, dict[str, int]] = {}
         self.total = 0
+        self.traces: deque[dict[str, str]] = deque(maxlen=256)
 
     def record(self, path: str, outcome: int | str, *, new_request: bool = True) -> None:
         by_outcome = self.requests.get(path)
@@ -32,6 +37,7 @@ class Stats:
     def reset(self) -> None:
         self.requests = {}
         self.total = 0
+        self.traces.clear()
 
 
 def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
@@ -57,6 +63,9 @@ def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
         stats.reset()
         return json_response({"total": 0, "requests": {}})
 
+    async def get_traces(request: Request) -> Response:
+        return json_response({"traces": list(stats.traces)})
+
     async def info(request: Request) -> Response:
         keys = [{"secret": k.secret, "region": k.region, "policy": k.policy} for k in ctx.config.keys]
         return json_response({"region": ctx.region, "models": chat_model_ids(ctx.region), "keys": keys})
@@ -67,5 +76,6 @@ def routes(ctx: Context, stats: Stats) -> list[tuple[str, str, Handler]]:
         ("DELETE", PREFIX + "faults", clear_faults),
         ("GET", PREFIX + "stats", get_stats),
         ("DELETE", PREFIX + "stats", reset_stats),
+        ("GET", PREFIX + "traces", get_traces),
         ("GET", PREFIX + "info", info),
     ]

@@ -23,6 +23,8 @@ from ocigate.emulator.responses import responses_handler
 BASES: tuple[tuple[str, bool], ...] = (("/20231130/actions/v1", False), ("/openai/v1", True))
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _REQUEST_ID = b"opc-request-id"
+_TRACE_CONTEXT = (b"traceparent", b"tracestate")
+"""Recorded by the harness (``/_emulator/traces``), so that tests see the trace context the gateway sent."""
 
 
 async def _models(request: Request) -> Response:
@@ -96,12 +98,17 @@ def _with_request_ids(app: ASGIApp, ctx: Context, stats: admin.Stats) -> ASGIApp
             return
         path: str = scope["path"]
         request_id = new_id().encode()
+        trace: dict[str, str] | None = None
         for name, value in scope["headers"]:
             if name == _REQUEST_ID:
                 # Oracle appends its own segments to a caller's id: "<caller>/<oracle>".
                 request_id = value + b"/" + request_id
-                break
+            elif name in _TRACE_CONTEXT:
+                trace = trace or {"path": path}
+                trace[name.decode()] = value.decode("latin-1")
         counted = not path.startswith(admin.PREFIX)
+        if trace is not None:
+            stats.traces.append(trace)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

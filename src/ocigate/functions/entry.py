@@ -65,7 +65,7 @@ _starting = asyncio.Lock()
 async def build(env: dict[str, str]) -> Container:
     """The application from the function's configuration, started and past its first discovery."""
     settings = load_settings(env)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     prefix, problems = function_path_prefix(env)
     if problems or settings.errors:
         raise ConfigurationError((*problems, *settings.errors))

@@ -5,6 +5,9 @@ the redaction pass), more than the rest of a pass-through request; the benchmark
 throughput. Every field of an access line is set by the gateway from known values (model and provider names
 from the registry, ids, numbers), so no secret can reach it and it needs no redaction pass. Lines are
 buffered and written together every ``interval`` seconds and at shutdown.
+
+``json=True`` (``OCIGATE_LOG_FORMAT=json``) writes each line as one JSON object with the same fields, numbers as
+numbers; with tracing on, both forms carry the request's ``trace_id``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections import deque
 
 from ocigate.core.asgi import Request
+from ocigate.core.logs import json_line, trace_ids
 from ocigate.core.notes import AccessNote
 
 _BLANK = AccessNote()
@@ -24,14 +28,17 @@ access line's ASCII makes bytes."""
 
 
 class AccessLog:
-    def __init__(self, *, enabled: bool = True, interval: float = 0.25, keep: int = 256) -> None:
+    def __init__(self, *, enabled: bool = True, interval: float = 0.25, keep: int = 256, json: bool = False) -> None:
         self.enabled = enabled
+        self.json = json
+        self.traced = False
+        """Tracing is on: each line carries its trace id."""
         self._interval = interval
-        self._pending: list[tuple[float, str]] = []
+        self._pending: list[tuple[float, str | dict[str, object]]] = []
         self.recent: deque[str] = deque(maxlen=keep)
         """The last lines written, for tests and diagnostics."""
 
-    def record(self, line: str) -> None:
+    def record(self, line: str | dict[str, object]) -> None:
         self._pending.append((time.time(), line))
 
     def answer(self, request: Request, status: int) -> None:
@@ -54,6 +61,9 @@ class AccessLog:
             if deployment is not None and "x-ocigate-attempts" in failure.headers:
                 attempts = failure.headers["x-ocigate-attempts"]
         key = note.key
+        if self.json or self.traced:
+            self._structured(request, status, note, (deployment, attempts, upstream_code, opc))
+            return
         self.record(
             f"request_id={request.id} {f'key={key} ' if key else ''}method={request.method} path={request.path} "
             f"model={note.model} provider={note.provider} "
@@ -63,14 +73,44 @@ class AccessLog:
             f"opc-request-id={opc or '-'} ms={(time.perf_counter() - request.started) * 1000:.1f}"
         )
 
+    def _structured(
+        self,
+        request: Request,
+        status: int,
+        note: AccessNote,
+        upstream: tuple[str | None, str | None, str | None, str | None],
+    ) -> None:
+        """The line as fields (JSON, or text with the trace id): the same fields as the plain line's."""
+        deployment, attempts, upstream_code, opc = upstream
+        fields: dict[str, object] = {"request_id": request.id}
+        if note.key:
+            fields["key"] = note.key
+        fields |= {"method": request.method, "path": request.path, "model": note.model, "provider": note.provider}
+        if deployment is not None:
+            fields |= {"deployment": deployment, "attempts": int(attempts) if attempts else attempts}
+        fields |= {"stream": "yes" if note.stream else "no", "status": status}
+        if upstream_code:
+            fields["upstream_code"] = upstream_code
+        fields |= {"opc-request-id": opc or "-", "ms": round((time.perf_counter() - request.started) * 1000, 1)}
+        ids = trace_ids() if self.traced else None
+        if ids is not None:
+            fields["trace_id"] = ids[0]
+        if self.json:
+            self.record(fields)
+        else:
+            self.record(" ".join(f"{name}={value}" for name, value in fields.items()))
+
     def flush(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         lines = []
         for stamp, line in pending:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
-            text = f"{when},{int(stamp % 1 * 1000):03d} INFO ocigate.observe.access {line}"
+            if isinstance(line, dict):
+                text = json_line(stamp, "INFO", "ocigate.observe.access", line)
+            else:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+                text = f"{when},{int(stamp % 1 * 1000):03d} INFO ocigate.observe.access {line}"
             lines.append(text)
             self.recent.append(text)
         stream = sys.stderr

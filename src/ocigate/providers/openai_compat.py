@@ -28,6 +28,7 @@ from ocigate.catalog.regions import uses_openai_base
 from ocigate.config.policies import Timeouts
 from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import UpstreamError
+from ocigate.core.propagation import with_trace
 from ocigate.core.sse import SSEFramer, encode_event
 from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
@@ -106,6 +107,7 @@ class OpenAICompatProvider(HttpProvider):
     async def _post(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: aiohttp.ClientTimeout
     ) -> aiohttp.ClientResponse:
+        headers = with_trace(headers)
         if self._signed is not None:
             return await self._signed.request("POST", url, body, headers, timeout)
         return await self._session.post(url, data=body, headers=headers, timeout=timeout, **self._wire.options(url))

@@ -27,11 +27,7 @@ Usage::
     resolved = router.resolve(payload["model"])
     body_for = lambda d: orjson.dumps({**payload, "model": d.upstream_model})   # called once per deployment
     reply, deployment, attempts = await dispatcher.send(resolved.route, "chat/completions", body_for, pin=resolved.pin)
-    stream, deployment, attempts = await dispatcher.open_stream(resolved.route, "chat/completions", body_for)
-    try:
-        async for block in stream: ...
-    finally:
-        await stream.aclose()
+    async for block in (await dispatcher.open_stream(resolved.route, "chat/completions", body_for)).stream: ...
 """
 
 from __future__ import annotations
@@ -48,7 +44,7 @@ from ocigate.config.policies import RetryPolicy
 from ocigate.core.errors import GatewayError
 from ocigate.providers.base import UpstreamReply, UpstreamStream
 from ocigate.routing.breaker import BreakerBoard, counts_as_failure
-from ocigate.routing.events import Attempt, DispatchHooks, NullHooks, attempt_headers, failure_kind
+from ocigate.routing.events import Attempt, AttemptTracer, DispatchHooks, NullHooks, attempt_headers, failure_kind
 from ocigate.routing.retry import given_up, retry_after_s, timed_out
 from ocigate.routing.router import Deployment, ModelRoute, Router
 
@@ -125,6 +121,7 @@ class Dispatcher:
         self.router = router
         self.breakers = breakers
         self.hooks: DispatchHooks = hooks or NullHooks()
+        self.tracer: AttemptTracer | None = None  # set when tracing is on (observe/tracing.py)
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -245,7 +242,10 @@ class Dispatcher:
             if retrying:
                 self.hooks.on_retry(route.public_name, deployment.name, max(0.0, wait))
             retrying = True
-            result = await self._attempt(run, route, deployment, body)
+            call = self._attempt(run, route, deployment, body)
+            if self.tracer is not None:  # the attempt in a span, its trace context sent upstream
+                call = self.tracer.attempt(route.public_name, deployment, run.attempts, call)
+            result = await call
             if not isinstance(result, GatewayError):
                 return result, deployment
             if not result.retryable:

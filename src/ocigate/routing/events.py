@@ -16,14 +16,16 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ocigate.core.errors import GatewayError
 
 if TYPE_CHECKING:
     from ocigate.routing.router import Deployment
+
+_T = TypeVar("_T")
 
 FAILURE_KINDS = ("rate_limited", "server_error", "timeout", "connection", "unauthorized", "client_error", "other")
 
@@ -100,6 +102,16 @@ class DispatchHooks(Protocol):
 
     def on_usage(self, model: str, usage: Mapping[str, object]) -> None:
         """A reply's ``usage`` object (Chat Completions or Responses shape), from the usage observer."""
+
+
+class AttemptTracer(Protocol):
+    """Puts each upstream attempt in a span (``observe/tracing.py``), begun before the call so that the call carries
+    its trace context: ``call`` is the attempt, which appends its record to ``attempts`` when it ends (its number
+    is ``len(attempts) + 1``; the record before it says why it is a retry or failover)."""
+
+    def attempt(
+        self, model: str, deployment: Deployment, attempts: list[Attempt], call: Coroutine[Any, Any, _T]
+    ) -> Coroutine[Any, Any, _T]: ...
 
 
 class NullHooks:

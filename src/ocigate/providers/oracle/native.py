@@ -22,6 +22,7 @@ import orjson
 from ocigate.catalog.models import ModelInfo, find_model
 from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import InvalidRequest, NotFound, ProviderUnavailable, UpstreamError
+from ocigate.core.propagation import with_trace
 from ocigate.core.types import JSON
 from ocigate.providers.base import ListedModel, UpstreamReply
 from ocigate.providers.oracle.hints import UpstreamContext, connection_error, oracle_error
@@ -103,7 +104,7 @@ class OciNativeProvider(HttpProvider):
         url = self.base_url + API + path
         body = orjson.dumps(details)
         timeout = self._stream_timeout if stream else self._timeout
-        headers = _SSE if stream else _JSON
+        headers = with_trace(_SSE if stream else _JSON)
         operation = {"chat": "chat/completions", "embedText": "embeddings"}.get(path, "rerank")
         try:
             if self._signed is not None:
