@@ -28,6 +28,7 @@ from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.emulated import emulator_providers
 from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
+from ocigate.config.aliases import ModelAliases
 from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
@@ -86,7 +87,7 @@ class Runtime:
     def __post_init__(self) -> None:
         routing = self.settings.routing
         self.breakers = BreakerBoard(routing.breaker, on_change=self.metrics.on_circuit)
-        self.routes = RouteTable(self.registry, ModelRouter())
+        self.routes = RouteTable(self.registry, ModelRouter(), ModelAliases(self.settings.model_aliases))
         self.dispatcher = Dispatcher(self.routes.router, self.breakers, self.metrics, routing.retry)
         self.storage = Storage(self.settings)
         self.governance = Governance(
@@ -338,7 +339,7 @@ def create_app(settings: Settings) -> Gateway:
     router = Router()
     pipeline = Pipeline(routes, dispatcher, governance)
     mount_model_routes(router, pipeline, runtime.storage.response_store, profiles, governance)
-    mount_service_routes(router, ModelRoutes(registry), health)
+    mount_service_routes(router, ModelRoutes(registry, aliases=routes.aliases), health)
     router.add("GET", "/openapi.json", openapi_json)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes

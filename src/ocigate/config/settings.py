@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ocigate.config.aliases import read_model_aliases
 from ocigate.config.diagnostics import Diagnostic
 from ocigate.config.http import HttpLimits, read_http_limits
 from ocigate.config.prices import Price, parse_prices
@@ -90,6 +91,8 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: dict[str, Any] = field(default_factory=dict)
     http: HttpLimits = field(default_factory=HttpLimits)
+    model_aliases: tuple[tuple[str, str], ...] = ()
+    """``model_aliases:``: (name or glob pattern, the model it stands for), in the file's order."""
 
     @property
     def uses_emulator(self) -> bool:
@@ -160,6 +163,7 @@ def load_settings(
         prices=blocks.prices,
         retention=blocks.retention,
         http=blocks.http,
+        model_aliases=blocks.aliases,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
@@ -174,6 +178,7 @@ class _Blocks:
     prices: Mapping[str, Price]
     retention: RetentionSettings
     http: HttpLimits
+    aliases: tuple[tuple[str, str], ...]
 
     @staticmethod
     def read(
@@ -196,7 +201,9 @@ class _Blocks:
         problems += found
         http, found = read_http_limits(env)
         problems += found
-        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http)
+        aliases, found = read_model_aliases(document.get("model_aliases"), routing.routes, timed)
+        problems += found
+        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http, aliases)
 
 
 def _located(file: ConfigFile | None, problem: str) -> str:
