@@ -67,13 +67,13 @@ def translation_cost(quick: bool) -> dict[str, float]:
     from ocigate.translate.anthropic.stream import MessagesStreamTranslator
 
     words = "Hello there, this is one sentence of fourteen words from the emulator for you.".split()
-    answer = {
+    answer: JSON = {
         "choices": [
             {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": " ".join(words)}}
         ],
         "usage": {"prompt_tokens": 12, "completion_tokens": 14},
     }
-    chunks = [{"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]} for word in words]
+    chunks: list[JSON] = [{"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]} for word in words]
     chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": answer["usage"]})
 
     def streamed() -> None:
