@@ -73,7 +73,9 @@ def translation_cost(quick: bool) -> dict[str, float]:
         ],
         "usage": {"prompt_tokens": 12, "completion_tokens": 14},
     }
-    chunks: list[JSON] = [{"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]} for word in words]
+    chunks: list[JSON] = [
+        {"choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]} for word in words
+    ]
     chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": answer["usage"]})
 
     def streamed() -> None:
