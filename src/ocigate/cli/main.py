@@ -54,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--offline", action="store_true", help="check the configuration only; send no request")
     _add_config(doctor)
 
+    _add_client_parsers(commands)
+
+    from ocigate.cli.keys import add_parsers
+    from ocigate.cli.prune import add_parser as add_prune
+
+    add_parsers(commands, _add_config)
+    add_prune(commands, _add_config)
+    return parser
+
+
+def _add_client_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``vscode``, ``claude`` and ``postman``: what a client needs to use the gateway."""
     gateway_url = "the gateway's address as the client reaches it (default http://OCIGATE_HOST:OCIGATE_PORT)"
     vscode = commands.add_parser("vscode", help="print VS Code's chatLanguageModels.json entry for the models")
     vscode.add_argument("--url", help=gateway_url)
@@ -77,13 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     postman.add_argument("--url", help=gateway_url)
     postman.add_argument("--output", metavar="PATH", help="write the collection here instead of to stdout")
     _add_config(postman)
-
-    from ocigate.cli.keys import add_parsers
-    from ocigate.cli.prune import add_parser as add_prune
-
-    add_parsers(commands, _add_config)
-    add_prune(commands, _add_config)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
