@@ -2,9 +2,9 @@
 description of its requests (Anthropic's Claude Code docs on LLM gateways and proxies, and the requests published
 by proxies that log them, e.g. claude-code-router and LiteLLM's Claude Code guide):
 
-- headers: ``anthropic-version: 2023-06-01``, ``anthropic-beta`` with ``claude-code-20250219``,
-  ``interleaved-thinking-2025-05-14`` and ``fine-grained-tool-streaming-2025-05-14``, ``x-app: cli``, a
-  ``claude-cli/…`` user agent, and the key as ``Authorization: Bearer`` (``ANTHROPIC_AUTH_TOKEN``);
+- ``POST /v1/messages?beta=true``; headers: ``anthropic-version: 2023-06-01``, ``anthropic-beta`` with
+  ``claude-code-20250219``, ``interleaved-thinking-2025-05-14`` and ``fine-grained-tool-streaming-2025-05-14``,
+  ``x-app: cli``, a ``claude-cli/…`` user agent, and the key as ``Authorization: Bearer`` (``ANTHROPIC_AUTH_TOKEN``);
 - ``system`` as text blocks with ``cache_control``: the identity line, then the long instructions;
 - about twenty built-in tools (Task, Bash, Glob, Grep, Read, Edit, Write, TodoWrite, …) and MCP tools
   (``mcp__server__tool``), their ``input_schema`` draft-07 with ``additionalProperties: false``;
@@ -192,7 +192,7 @@ def results_for(message: JSON, error_on: int | None = None) -> JSON:
 def session(gateway_url: str, key: str, model: str) -> None:
     """Three Claude Code turns on ``model``: the results of earlier parallel calls (one an error) read back; new
     parallel calls; their results answered. Every stream in Anthropic's order, every message as the SDK builds it."""
-    url = f"{gateway_url}/v1/messages"
+    url = f"{gateway_url}/v1/messages?beta=true"  # as Claude Code sends it
     messages = history()
     names, answer = replay(url, key, request(model, messages))
     assert_sequence(names)
