@@ -205,7 +205,7 @@ def _document(block: JSON, where: str) -> JSON:
     if isinstance(source, dict) and kind == "text":
         return {"type": "text", "text": _string(source, "data", at)}
     if isinstance(source, dict) and kind == "content":
-        inner = [_part(part, f"{at}.content[{i}]") for i, part in enumerate(_blocks(source["content"], at))]
+        inner = [_part(part, f"{at}.content[{i}]") for i, part in enumerate(_blocks(source.get("content"), at))]
         return {"type": "text", "text": "\n".join(part.get("text", "") for part in inner)}
     if isinstance(source, dict) and kind == "base64":
         media = source.get("media_type") or "application/pdf"

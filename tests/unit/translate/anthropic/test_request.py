@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ocigate.core.errors import GatewayError, InvalidRequest, UpstreamError
 from ocigate.governance.usage import tokens_from_usage
@@ -144,6 +146,7 @@ def test_the_schema_names_the_field(body: JSON, named: str) -> None:
         ([{"type": "image", "source": {"type": "base64", "media_type": "image/tiff", "data": "x"}}], "media_type"),
         ([{"type": "tool_use", "id": "t", "name": "n", "input": {}}], "assistant message"),
         ([{"type": "search_result"}], "'search_result'"),
+        ([{"type": "document", "source": {"type": "content"}}], "content must be a string or an array"),
     ],
 )
 def test_blocks_a_model_cannot_take_are_refused_by_place(content: list[JSON], says: str) -> None:
@@ -222,3 +225,51 @@ def test_the_token_estimate_counts_text_framing_tools_and_images() -> None:
     assert estimate_input_tokens(base) == 4 + 100
     assert estimate_input_tokens(with_image) == 4 + PER_IMAGE
     assert estimate_input_tokens(with_tools) > estimate_input_tokens(base) + 8
+
+
+# Hostile input: whatever a client sends, the check and the translation answer a 400 naming the field, or a chat
+# request; never another exception.
+_scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=5))
+_value = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=12,
+)
+_source = st.fixed_dictionaries(
+    {"type": st.sampled_from(["base64", "url", "text", "content", "file", None])},
+    optional={k: _value for k in ("media_type", "data", "url", "content")},
+)
+_block_types = st.sampled_from(["text", "image", "document", "tool_use", "tool_result", "thinking", "bogus"])
+_block = st.fixed_dictionaries(
+    {"type": _block_types},
+    optional={
+        "source": st.one_of(_source, _value),
+        **{k: _value for k in ("text", "id", "name", "input", "tool_use_id", "content", "is_error", "title")},
+    },
+)
+_message = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "user", "assistant", "system"]),
+        "content": st.one_of(st.lists(_block, min_size=1, max_size=4), st.text(max_size=5), _value),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    messages=st.one_of(st.lists(_message, min_size=1, max_size=3), _value),
+    extra=st.dictionaries(
+        st.sampled_from(["system", "tools", "tool_choice", "thinking", "stop_sequences", "metadata", "max_tokens"]),
+        _value,
+        max_size=3,
+    ),
+)
+def test_any_request_is_a_400_or_a_chat_request(messages: object, extra: JSON) -> None:
+    body: JSON = {"model": "m", "max_tokens": 5, "messages": messages, **extra}
+    try:
+        check_messages(body)
+        chat = to_chat_request(body)
+    except InvalidRequest as err:
+        assert err.message and err.status == 400
+        return
+    assert isinstance(chat["messages"], list) and estimate_input_tokens(chat) >= 0
