@@ -255,7 +255,7 @@ _message = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     messages=st.one_of(st.lists(_message, min_size=1, max_size=3), _value),
     extra=st.dictionaries(
