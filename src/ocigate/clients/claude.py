@@ -11,7 +11,8 @@ Claude Code reads (Anthropic's Claude Code documentation, "Environment variables
 - ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1``: no telemetry or update checks to Anthropic from a machine that
   only reaches the gateway.
 
-The key is printed as a reference (``${OCIGATE_MASTER_KEY}`` by default, or ``--key-ref``), never its value. The
+The key is printed as a reference (``${OCIGATE_MASTER_KEY}`` by default, or ``--key-ref``), never its value; a
+gateway without a master key takes any key on loopback, so it then prints a placeholder. The
 models are the served chat models that call tools (Claude Code cannot work without tools): by default the first of
 :data:`MAIN` and :data:`SMALL` the gateway serves, else the first such model; ``--model`` and ``--small-model``
 name others, and must be served.
@@ -32,6 +33,8 @@ from ocigate.config.aliases import ModelAliases
 MAIN = ("xai.grok-4", "openai.gpt-oss-120b", "xai.grok-code-fast-1", "meta.llama-4-maverick-17b-128e-instruct-fp8")
 SMALL = ("openai.gpt-oss-20b", "xai.grok-3-mini", "xai.grok-3-mini-fast", "meta.llama-3.3-70b-instruct")
 DEFAULT_KEY_REF = "${OCIGATE_MASTER_KEY}"
+NO_MASTER_KEY = "ocigate-local"
+"""The token given when the gateway has no master key (and so takes any): Claude Code will not start without one."""
 
 
 def pick_models(
@@ -86,6 +89,10 @@ def claude_command(
     except ValueError as exc:
         print(f"ocigate claude: {exc}", file=sys.stderr)
         return 1
+    if key_ref == DEFAULT_KEY_REF and not settings.master_key:
+        # Without a master key the gateway (loopback only) takes any key, but Claude Code wants one to send.
+        key_ref = NO_MASTER_KEY
+        print("ocigate claude: OCIGATE_MASTER_KEY is not set: any key works on loopback.", file=sys.stderr)
     env = claude_env(gateway_root(url, settings), key_ref, main, fast)
     if settings_json:
         print(json.dumps({"env": env}, indent=2))

@@ -43,3 +43,10 @@ def test_a_model_the_gateway_does_not_serve_is_refused() -> None:
     result = run_ocigate("claude", "--model", "claude-opus-4-1", env=clean_env())
     assert result.returncode == 1
     assert "--model claude-opus-4-1 is not a chat model this gateway serves" in result.stderr
+
+
+def test_without_a_master_key_any_token_is_given() -> None:
+    result = run_ocigate("claude", env=clean_env())
+    assert result.returncode == 0, result.stderr
+    assert "export ANTHROPIC_AUTH_TOKEN=ocigate-local" in result.stdout  # Claude Code will not start without one
+    assert "OCIGATE_MASTER_KEY is not set" in result.stderr
