@@ -99,10 +99,8 @@ class MessagesPlan:
         yield b"".join(translator.start())
         async for block in stream:
             out: list[bytes] = []
-            for sse in parse_events(block):
-                if sse.is_done or not sse.data:
-                    continue
-                chunk = orjson.loads(sse.data)
+            for data in event_data(block):
+                chunk = orjson.loads(data)
                 if isinstance(chunk, dict) and isinstance(chunk.get("error"), dict):
                     out += translator.fail(error_type(500), str(chunk["error"].get("message", "upstream error")))
                 elif isinstance(chunk, dict):
@@ -110,6 +108,21 @@ class MessagesPlan:
             if out:
                 yield b"".join(out)
         yield b"".join(translator.finish())
+
+
+def event_data(block: bytes) -> list[bytes | str]:
+    """The data of each event of a block of complete SSE events, ``[DONE]`` left out. Chat streams send one
+    ``data: {...}`` line per event, read here without the general parser (a third of a stream's translation
+    cost); any other form (``event:`` or comment lines, data over several lines, CRLF) goes to ``parse_events``."""
+    found: list[bytes | str] = []
+    for raw in block.split(b"\n\n"):
+        if not raw:
+            continue
+        if not raw.startswith(b"data: ") or b"\n" in raw or b"\r" in raw:
+            return [sse.data for sse in parse_events(block) if sse.data and not sse.is_done]
+        if raw != b"data: [DONE]":
+            found.append(raw[6:])
+    return found
 
 
 class CountTokens:

@@ -176,6 +176,7 @@ def test_oracle_overloaded_is_529_and_a_failure_mid_stream_is_an_error_event(
 def test_team_keys_limits_and_usage_apply(emulator: ServerThread) -> None:
     server, app = start_gateway(gateway_env(emulator))
     admin = Admin(server.url)
+    admin.http.timeout = httpx.Timeout(60)  # the first admin call creates the database: slow on a busy machine
     try:
         team = admin.create(team="agents", allowed_models=["xai.*"], rpm=2)["secret"]
         claude = anthropic.Anthropic(base_url=server.url, api_key=team, max_retries=0)
