@@ -78,7 +78,7 @@ def preflight() -> str | None:
 def run_notes(results: list[TargetResult], wanted: set[str]) -> list[str]:
     """What the reader must know about the figures: invalid loads, ceilings, noise."""
     notes: list[str] = []
-    loads = [run for r in results for run in (*r.runs.values(), *r.responses.values())]
+    loads = [run for r in results for run in (*r.runs.values(), *r.responses.values(), *r.messages.values())]
     if any(not run.valid for run in loads):
         notes.append("some loads had errors: their figures are marked INVALID and count as failures")
     notes += ceiling_notes(results)
@@ -114,10 +114,11 @@ def results_json(
     figures = (*RUN_OF, "peak_rss_mb", "ready_ms")
     targets = [
         {
-            **{k: v for k, v in asdict(r).items() if k not in ("runs", "responses", "virtual_key")},
+            **{k: v for k, v in asdict(r).items() if k not in ("runs", "responses", "messages", "virtual_key")},
             "virtual_key": {k: v for k, v in asdict(r.virtual_key).items() if k != "secret"} if r.virtual_key else None,
             "runs": loads_json(r.runs),
             "responses": loads_json(r.responses),
+            "messages": loads_json(r.messages),
             "figures": {key: r.figure(key) for key in figures} if not r.error else {},
         }
         for r in results
@@ -199,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         write_results_md(text)
         log(f"updated {RESULTS_MD.relative_to(ROOT)}")
     failed = (
-        r.error or r.responses_error or r.native_cost_error or r.dispatch_cost_error or r.usage_error for r in results
+        r.error
+        or r.responses_error
+        or r.messages_error
+        or r.native_cost_error
+        or r.dispatch_cost_error
+        or r.usage_error
+        for r in results
     )
     return 1 if any(failed) else 0

@@ -20,6 +20,7 @@ from harness.governance import UsageCheck, VirtualKey, check_usage, create_key, 
 from harness.layout import HOST, LOAD_CORE, PROXY_CORE, log
 from harness.loads import LoadRunner
 from harness.machine import wait_quiet
+from harness.messages import measure_messages, translation_cost
 from harness.native_cost import NativeCost, measure_native_cost
 from harness.processes import Child, clean_env, free_port, running
 from harness.profiles import profile_loads
@@ -72,6 +73,11 @@ class TargetResult:
     responses_sanity: dict[str, Any] = field(default_factory=dict)
     responses_error: str | None = None
     responses_peak_rss_mb: float | None = None  # VmHWM after the Responses loads too
+    # A gateway's /v1/messages loads (messages-<load>) and its translation timed in-process; see messages.py.
+    messages: dict[str, WrkRun] = field(default_factory=dict)
+    messages_sanity: dict[str, Any] = field(default_factory=dict)
+    messages_error: str | None = None
+    messages_cost: dict[str, float] = field(default_factory=dict)
     # The native path's translation and signing, timed in-process (native_cost.py).
     native_cost: NativeCost | None = None
     native_cost_error: str | None = None
@@ -207,6 +213,13 @@ def measure_loads(runner: LoadRunner, server: Server, port: int, options: Option
             log(f"{server.name} Responses loads FAILED: {exc}")
             result.responses_error = str(exc)
         result.responses_peak_rss_mb = runner.child.peak_rss_mb()
+    if server.messages:
+        try:
+            profiled += measure_messages(runner, server, port, options.warmup, result.messages, result.messages_sanity)
+            result.messages_cost = translation_cost(options.quick)
+        except (RuntimeError, OSError, ValueError) as exc:
+            log(f"{server.name} Messages loads FAILED: {exc}")
+            result.messages_error = str(exc)
     if options.py_spy and runner.proxied:
         result.profiles = profile_loads(runner, profiled)
 

@@ -9,6 +9,7 @@ from harness import governance_report, routing_report
 from harness.cells import cpu_row, fmt
 from harness.layout import LOAD_CORE, PROXY_CORE, RESULTS_MD
 from harness.measure import RUN_OF, TargetResult, run_figure, run_valid
+from harness.messages_report import messages_section
 from harness.native_report import native_section
 from harness.responses_report import responses_section
 from harness.wrk import WrkRun
@@ -170,6 +171,7 @@ def report(results: list[TargetResult], facts: dict[str, str], command: str, not
         lines += ["Ratios (ocigate figure / peer figure):", "", *ratio_lines, ""]
     lines += native_section(results)
     lines += responses_section(results)
+    lines += messages_section(results)
     lines += governance_report.governance_section(results)
     lines += routing_report.routing_section(results)
     lines += ["Targets:", "", *verdicts(results), ""]

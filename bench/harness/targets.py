@@ -88,6 +88,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     upstream_env: Callable[[str], dict[str, str]] | None = None  # (upstream base URL) -> its settings
     responses: bool = False  # a gateway: measure /v1/responses too (Responses over Chat Completions)
+    messages: bool = False  # a gateway: measure /v1/messages too (Anthropic's Messages API over Chat Completions)
     emulator_args: Callable[[], list[str]] | None = None  # extra options for its emulator, made when measured
     native_cost: bool = False  # time translation and signing in-process too (native_cost.py)
     disabled: str | None = None  # why it cannot be measured (yet)
@@ -191,6 +192,7 @@ def make_servers(peers: list[str], gateway_env: dict[str, str], notes: list[str]
             env=gateway_env,
             upstream_env=ocigate_env,
             responses=True,
+            messages=True,
             governance=Governed("master", usage=True, limiter="none"),
             dispatch_cost=True,
         ),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 import hmac
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from ocigate.catalog.metadata import model_metadata
+from ocigate.config.aliases import ModelAliases
 from ocigate.core.asgi import Request, Response, json_response
 from ocigate.core.errors import AuthenticationFailed, ModelNotFound, NotFound
 from ocigate.governance.auth import presented_key
@@ -16,9 +18,10 @@ from ocigate.routing.registry import ModelEntry, Registry
 
 
 class ModelRoutes:
-    def __init__(self, registry: Registry, created: int | None = None) -> None:
+    def __init__(self, registry: Registry, created: int | None = None, aliases: ModelAliases | None = None) -> None:
         self._registry = registry
         self._created = created if created is not None else int(time.time())
+        self._aliases = aliases if aliases is not None else ModelAliases()
 
     def _public_id(self, entry: ModelEntry) -> str:
         """The plain id where it reaches this entry, else ``provider/model``."""
@@ -51,7 +54,30 @@ class ModelRoutes:
         visible = visible_models(request.state.get("key"))
         cards = [self._card(entry, self._public_id(entry)) for entry in self._registry.entries()]
         data = cards if visible is None else [card for card in cards if visible(card["id"])]
-        return json_response({"object": "list", "data": data})
+        data += self._alias_cards(visible)
+        body: dict[str, Any] = {"object": "list", "data": data}
+        if self._aliases.patterns:
+            body["model_aliases"] = [
+                {"pattern": pattern, "model": target}
+                for pattern, target in self._aliases.patterns
+                if visible is None or visible(target)
+            ]
+        return json_response(body)
+
+    def _alias_cards(self, visible: Callable[[str], bool] | None) -> builtins.list[dict[str, Any]]:
+        """A card for each exact alias (``model_aliases:``) whose model the caller may use: the model's own, under
+        the alias's name, with ``alias_of`` naming the model."""
+        cards = []
+        for alias, target in self._aliases.exact.items():
+            if visible is not None and not visible(target):
+                continue
+            entry = self._registry.find(target)
+            card: dict[str, Any] = {"id": alias, "object": "model", "created": self._created, "owned_by": "ocigate"}
+            if entry is not None:
+                card = self._card(entry, alias)
+            card["alias_of"] = target
+            cards.append(card)
+        return cards
 
     async def get(self, request: Request) -> Response:
         model = request.path_tail

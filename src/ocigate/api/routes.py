@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ocigate.api.chat import ChatEndpoint
 from ocigate.api.embeddings import embeddings_endpoint, rerank_endpoint
+from ocigate.api.messages import CountTokens, MessagesEndpoint, anthropic_error
 from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.responses import ResponsesEndpoint
 from ocigate.api.stored_responses import StoredResponses
@@ -40,6 +41,11 @@ def mount_model_routes(
     router.add("POST", "/v1/responses", through(pipeline, ResponsesEndpoint(store, profiles)))
     router.add("POST", "/v1/embeddings", through(pipeline, embeddings_endpoint()))
     router.add("POST", "/v1/rerank", through(pipeline, rerank_endpoint()))
+    messages = MessagesEndpoint(profiles)
+    router.add("POST", "/v1/messages", through(pipeline, messages))
+    router.add("POST", "/v1/messages/count_tokens", CountTokens(pipeline, messages))
+    for path in ("/v1/messages", "/v1/messages/count_tokens"):
+        router.add_error_format(path, anthropic_error)
     stored = StoredResponses(store, governance)
     router.add_prefix("GET", "/v1/responses/", stored.read)
     router.add_prefix("DELETE", "/v1/responses/", stored.delete)

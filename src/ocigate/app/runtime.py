@@ -31,6 +31,7 @@ from ocigate.app.heap import settle_heap
 from ocigate.app.storage import Storage
 from ocigate.app.telemetry import answered_hook, tracing_for
 from ocigate.app.worker import WorkerRole, counted, stop_worker
+from ocigate.config.aliases import ModelAliases
 from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
@@ -98,7 +99,7 @@ class Runtime:
     def __post_init__(self) -> None:
         routing = self.settings.routing
         self.breakers = BreakerBoard(routing.breaker, on_change=self.metrics.on_circuit)
-        self.routes = RouteTable(self.registry, ModelRouter())
+        self.routes = RouteTable(self.registry, ModelRouter(), ModelAliases(self.settings.model_aliases))
         self.dispatcher = Dispatcher(self.routes.router, self.breakers, self.metrics, routing.retry)
         self.storage = Storage(self.settings)
         self.governance = Governance(
@@ -372,7 +373,7 @@ def create_app(settings: Settings, role: WorkerRole | None = None) -> Gateway:
     router = Router()
     pipeline = Pipeline(routes, dispatcher, governance)
     mount_model_routes(router, pipeline, runtime.storage.response_store, profiles, governance)
-    mount_service_routes(router, ModelRoutes(registry), health)
+    mount_service_routes(router, ModelRoutes(registry, aliases=routes.aliases), health)
     router.add("GET", "/openapi.json", openapi_json)
     if settings.master_key:
         from ocigate.api.admin import AdminRoutes
@@ -391,9 +392,7 @@ def create_app(settings: Settings, role: WorkerRole | None = None) -> Gateway:
         prepare=prepare,
         lifespan=lifespan,
         max_body=settings.max_body_bytes,
-        answered=counted(
-            runtime.role, runtime.metrics, answered_hook(runtime.access_log, runtime.tracing, runtime.dispatcher)
-        ),
+        answered=counted(runtime.role, runtime.metrics, answered_hook(runtime.access_log, runtime.tracing, dispatcher)),
     )
     if runtime.tracing is not None:
         app = runtime.tracing.wrap(app)

@@ -1,4 +1,4 @@
-"""The ``ocigate`` command: serve, emulator, models, doctor, vscode, postman, keys, usage, prune."""
+"""The ``ocigate`` command: serve, emulator, models, doctor, vscode, claude, postman, keys, usage, prune."""
 
 from __future__ import annotations
 
@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--offline", action="store_true", help="check the configuration only; send no request")
     _add_config(doctor)
 
+    _add_client_parsers(commands)
+
+    from ocigate.cli.keys import add_parsers
+    from ocigate.cli.prune import add_parser as add_prune
+
+    add_parsers(commands, _add_config)
+    add_prune(commands, _add_config)
+    return parser
+
+
+def _add_client_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``vscode``, ``claude`` and ``postman``: what a client needs to use the gateway."""
     gateway_url = "the gateway's address as the client reaches it (default http://OCIGATE_HOST:OCIGATE_PORT)"
     vscode = commands.add_parser("vscode", help="print VS Code's chatLanguageModels.json entry for the models")
     vscode.add_argument("--url", help=gateway_url)
@@ -83,17 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     vscode.add_argument("--write", metavar="PATH", help="merge the entry into this chatLanguageModels.json")
     _add_config(vscode)
 
+    claude = commands.add_parser("claude", help="print the environment Claude Code needs to use the gateway")
+    claude.add_argument("--url", help=gateway_url)
+    claude.add_argument(
+        "--key-ref", default="${OCIGATE_MASTER_KEY}", metavar="REF", help="ANTHROPIC_AUTH_TOKEN's value (a reference)"
+    )
+    claude.add_argument("--model", help="the main model (default: the best served model that calls tools)")
+    claude.add_argument("--small-model", help="the small, fast model Claude Code uses for light tasks")
+    claude.add_argument("--settings-json", action="store_true", help="print the env block of ~/.claude/settings.json")
+    _add_config(claude)
+
     postman = commands.add_parser("postman", help="export a Postman collection (v2.1) that exercises the gateway")
     postman.add_argument("--url", help=gateway_url)
     postman.add_argument("--output", metavar="PATH", help="write the collection here instead of to stdout")
     _add_config(postman)
-
-    from ocigate.cli.keys import add_parsers
-    from ocigate.cli.prune import add_parser as add_prune
-
-    add_parsers(commands, _add_config)
-    add_prune(commands, _add_config)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ocigate.clients.vscode import vscode_command
 
         return vscode_command(args.url, args.key_ref, args.write, args.config)
+    if args.command == "claude":
+        from ocigate.clients.claude import claude_command
+
+        return claude_command(args.url, args.key_ref, args.model, args.small_model, args.settings_json, args.config)
     if args.command in ("keys", "usage"):
         from ocigate.cli.keys import run
 

@@ -71,6 +71,7 @@ SCHEMA = fields(
     request_rules=Each(fields(*RULE_FIELDS)),
     prices=Each(fields(*PRICE_FIELDS)),
     retention=fields(*RETENTION_FIELDS),
+    model_aliases=None,
 )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ocigate.config.aliases import read_model_aliases
 from ocigate.config.diagnostics import Diagnostic
 from ocigate.config.http import HttpLimits, read_http_limits
 from ocigate.config.network import ServerTls, read_server_tls
@@ -99,6 +100,8 @@ class Settings:
     """``off``, ``otlp`` or ``console`` (``config/telemetry.py``): spans of every model request and upstream attempt."""
     log_format: str = "text"
     """``text`` or ``json``: one JSON object a log line."""
+    model_aliases: tuple[tuple[str, str], ...] = ()
+    """``model_aliases:``: (name or glob pattern, the model it stands for), in the file's order."""
 
     @property
     def uses_emulator(self) -> bool:
@@ -179,6 +182,7 @@ def load_settings(
         tls=tls,
         tracing=tracing,
         log_format=log_format,
+        model_aliases=blocks.aliases,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
@@ -193,6 +197,7 @@ class _Blocks:
     prices: Mapping[str, Price]
     retention: RetentionSettings
     http: HttpLimits
+    aliases: tuple[tuple[str, str], ...]
 
     @staticmethod
     def read(
@@ -217,7 +222,9 @@ class _Blocks:
         problems += found
         http, found = read_http_limits(env)
         problems += found
-        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http)
+        aliases, found = read_model_aliases(document.get("model_aliases"), routing.routes, timed)
+        problems += found
+        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http, aliases)
 
 
 def _located(file: ConfigFile | None, problem: str) -> str:

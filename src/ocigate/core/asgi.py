@@ -156,10 +156,17 @@ def json_response(obj: object, status: int = 200, headers: Headers | None = None
     return Response(orjson.dumps(obj), status, [*JSON_HEADERS, *extra])
 
 
-def error_response(err: GatewayError, request_id: str | None = None) -> Response:
+ErrorFormat = Callable[[GatewayError, str | None], tuple[int, bytes]]
+"""A route's own error envelope: its status and body for an error (Anthropic's for the Messages API)."""
+
+
+def error_response(err: GatewayError, request_id: str | None = None, form: ErrorFormat | None = None) -> Response:
     headers = [*JSON_HEADERS, *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in err.headers.items())]
     if request_id is not None and "x-request-id" not in err.headers:
         headers.append((b"x-request-id", request_id.encode()))
+    if form is not None:
+        status, body = form(err, request_id or err.headers.get("x-request-id"))
+        return Response(body, status, headers)
     return Response(err.to_json(), err.status, headers)
 
 
@@ -262,9 +269,19 @@ class Router:
     def __init__(self) -> None:
         self._exact: dict[str, dict[str, Handler]] = {}
         self._prefixes: list[tuple[str, dict[str, Handler]]] = []
+        self._formats: dict[str, ErrorFormat] = {}
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self._exact.setdefault(path, {})[method] = handler
+
+    def add_error_format(self, path: str, form: ErrorFormat) -> None:
+        """The path's own error envelope, for every error answered on it (authentication included); OpenAI's
+        elsewhere."""
+        self._formats[path] = form
+
+    def error_format(self, path: str) -> ErrorFormat | None:
+        formats = self._formats
+        return (formats.get(path) or formats.get(path.rstrip("/"))) if formats else None
 
     def add_prefix(self, method: str, prefix: str, handler: Handler) -> None:
         for existing, methods in self._prefixes:
@@ -324,12 +341,12 @@ class Router:
                         response.headers = [*response.headers, (b"x-request-id", request.id.encode())]
                 except GatewayError as err:
                     request.failure = err
-                    response = error_response(err, request.id)
+                    response = error_response(err, request.id, self.error_format(request.path))
                 except Exception as exc:  # noqa: BLE001 - the edge: whatever failed, the client gets the envelope
                     if not catch_all:
                         raise
                     failure = request.failure = unexpected(exc, request.id)
-                    response = error_response(failure)
+                    response = error_response(failure, None, self.error_format(request.path))
                 await response.send(send, receive)
                 if answered is not None:
                     note = request.note

@@ -87,10 +87,15 @@ def _int(value: Any) -> int:
 
 
 def tokens_from_usage(usage: Mapping[str, Any] | None) -> TokenCounts:
-    """Token counts from an OpenAI ``usage`` object: Chat Completions (``prompt_tokens``…), Responses
-    (``input_tokens``…) or embeddings; missing or malformed fields count as zero."""
+    """Token counts from a ``usage`` object: Chat Completions (``prompt_tokens``…), Responses (``input_tokens``…),
+    embeddings, or Anthropic's Messages API (``cache_read_input_tokens``…); missing or malformed fields count as
+    zero."""
     if not isinstance(usage, Mapping):
         return TokenCounts()
+    if "cache_read_input_tokens" in usage:  # Anthropic's Messages API: input_tokens are the uncached ones
+        cached = _int(usage.get("cache_read_input_tokens"))
+        prompt = _int(usage.get("input_tokens")) + cached + _int(usage.get("cache_creation_input_tokens"))
+        return TokenCounts(prompt, _int(usage.get("output_tokens")), 0, cached)
     if "input_tokens" in usage or "output_tokens" in usage:
         prompt, completion = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
         prompt_details, completion_details = usage.get("input_tokens_details"), usage.get("output_tokens_details")

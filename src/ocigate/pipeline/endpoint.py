@@ -90,3 +90,6 @@ class Endpoint(Protocol):
         ...
 
     async def plan(self, call: Call) -> Plan: ...
+
+    # Optional: ``error_event(error, request_id) -> bytes``, the last event of a stream that fails after its first
+    # byte, when the endpoint's clients expect their own (the Messages API's ``error`` event); OpenAI's otherwise.

@@ -48,23 +48,16 @@ class Pipeline:
             raise InvalidRequest("'model' is required: the name of a model this gateway serves.", param="model")
         endpoint.check(payload)
         note = request.note = AccessNote(model=model, stream=payload.get("stream") is True)
-        try:
-            routed = self._routes.resolve(model)
-        except ModelNotFound:
-            visible = visible_models(request.state.get("key"))
-            if visible is None:
-                raise
-            # A team key learns only of the models it may use.
-            raise ModelNotFound(self._routes.registry.unknown_message(model, visible), param="model") from None
-        require_kind(model, routed.kind, endpoint.kind, endpoint.path)
-        meter = await self._governance.admit(request, endpoint.name, model, payload, len(body))
+        routed = self.resolve(request, model, endpoint)
+        # Limits, prices and the allow-list apply to the model an alias names.
+        meter = await self._governance.admit(request, endpoint.name, routed.model or model, payload, len(body))
         if meter.key is not None:
             note.key = meter.key.display
         try:
             plan = await endpoint.plan(Call(request, payload, body, model, meter))
             note.deployment = "-"  # until one serves: the access line then says which, and after how many attempts
             if meter.stream and endpoint.streams:
-                return await self._stream(request, routed, plan, meter, note)
+                return await self._stream(request, routed, plan, meter, note, endpoint)
             return await self._send(request, routed, plan, meter, note)
         except GatewayError as err:
             meter.failed(err.status)  # nothing when the stream's relay already recorded it
@@ -72,6 +65,19 @@ class Pipeline:
         except BaseException:
             meter.failed(500)
             raise
+
+    def resolve(self, request: Request, model: str, endpoint: Endpoint) -> Routed:
+        """The route of ``model`` (aliases applied), which must serve the endpoint's kind; a team key learns only
+        of the models it may use."""
+        try:
+            routed = self._routes.resolve(model)
+        except ModelNotFound:
+            visible = visible_models(request.state.get("key"))
+            if visible is None:
+                raise
+            raise ModelNotFound(self._routes.registry.unknown_message(model, visible), param="model") from None
+        require_kind(model, routed.kind, endpoint.kind, endpoint.path)
+        return routed
 
     async def _send(self, request: Request, routed: Routed, plan: Plan, meter: Meter, note: AccessNote) -> Response:
         sent = await self._dispatcher.send(routed.route, plan.path, plan.body_for, pin=routed.pin)
@@ -83,7 +89,7 @@ class Pipeline:
         return Response(body, status, headers)
 
     async def _stream(
-        self, request: Request, routed: Routed, plan: Plan, meter: Meter, note: AccessNote
+        self, request: Request, routed: Routed, plan: Plan, meter: Meter, note: AccessNote, endpoint: Endpoint
     ) -> StreamingResponse:
         opened = await self._dispatcher.open_stream(routed.route, plan.path, plan.body_for, pin=routed.pin)
         served, upstream = opened.deployment, opened.stream
@@ -93,7 +99,7 @@ class Pipeline:
         return StreamingResponse(
             relay,
             headers=headers,
-            on_error=stream_error(request.id),
+            on_error=stream_error(request.id, getattr(endpoint, "error_event", None)),
             on_abandon=_abandon(upstream, meter, served, note),
         )
 
@@ -120,11 +126,15 @@ def answer_headers(
     return headers + meter.headers
 
 
-def stream_error(request_id: str) -> Callable[[BaseException], bytes]:
-    """A stream's last event when it fails after its first byte: the error in OpenAI's envelope."""
+def stream_error(
+    request_id: str, event: Callable[[GatewayError, str], bytes] | None = None
+) -> Callable[[BaseException], bytes]:
+    """A stream's last event when it fails after its first byte: the error in OpenAI's envelope, or as the
+    endpoint's ``error_event(error, request_id)`` renders it (the Messages API's ``error`` event)."""
 
     def render(exc: BaseException) -> bytes:
-        return encode_event(stream_failure(exc, request_id).to_json())
+        failure = stream_failure(exc, request_id)
+        return encode_event(failure.to_json()) if event is None else event(failure, request_id)
 
     return render
 

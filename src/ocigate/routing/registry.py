@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ocigate.catalog.metadata import ModelKind, model_kind
+from ocigate.config.aliases import ModelAliases
 from ocigate.config.policies import Timeouts
 from ocigate.core.errors import GatewayError, ModelNotFound, ProviderUnavailable
 from ocigate.providers.base import ListedModel, Provider
@@ -176,6 +177,8 @@ class Routed:
     route: ModelRoute
     pin: str | None
     kind: ModelKind
+    model: str = ""
+    """The model name served: the alias's target when the client sent an alias, else the name it sent."""
 
 
 class RouteTable:
@@ -186,10 +189,11 @@ class RouteTable:
     routed = table.resolve("xai.grok-4")       # not configured: the registry's provider, one deployment
     """
 
-    def __init__(self, registry: Registry, router: Router) -> None:
+    def __init__(self, registry: Registry, router: Router, aliases: ModelAliases | None = None) -> None:
         self.registry = registry
         self._registry = registry
         self.router = router
+        self.aliases = aliases if aliases is not None else ModelAliases()
         self._kinds: dict[str, ModelKind] = {}
         self._deployments: dict[str, Deployment] = {}
 
@@ -211,10 +215,27 @@ class RouteTable:
         self._kinds[route.public_name] = state.kind_of(first.upstream_model) if state else "chat"
 
     def resolve(self, model: str) -> Routed:
+        """The route of ``model``: an exact alias's target, else the name itself, else the target of the first
+        alias pattern it matches (``model_aliases:``)."""
+        aliases = self.aliases
+        if not aliases:
+            return self._resolve(model)
+        target = aliases.exact.get(model)
+        if target is not None:
+            return self._resolve(target)
+        try:
+            return self._resolve(model)
+        except ModelNotFound:
+            target = aliases.match(model)
+            if target is None:
+                raise
+        return self._resolve(target)
+
+    def _resolve(self, model: str) -> Routed:
         resolved = self.router.resolve(model)
         if resolved is None:
             return self._from_registry(model)
-        return Routed(resolved.route, resolved.pin, self._kinds.get(resolved.route.public_name, "chat"))
+        return Routed(resolved.route, resolved.pin, self._kinds.get(resolved.route.public_name, "chat"), model)
 
     def _from_registry(self, model: str) -> Routed:
         target = self._registry.resolve(model)  # raises ModelNotFound, ProviderUnavailable
@@ -225,8 +246,8 @@ class RouteTable:
             # Any name may be tried, so none is kept: the provider's unlisted names share one deployment name
             # (one circuit, one set of figures), and the route lives for this request only.
             unlisted = Deployment(f"{state.name}/*", target.provider, entry.id, timeouts=state.timeouts)
-            return Routed(ModelRoute(model, (unlisted,)), None, entry.kind)
+            return Routed(ModelRoute(model, (unlisted,)), None, entry.kind, model)
         route = ModelRoute(model, (self.deployment(state, target.upstream_model),))
         self._kinds[model] = entry.kind
         self.router.add(route)
-        return Routed(route, None, entry.kind)
+        return Routed(route, None, entry.kind, model)

@@ -57,6 +57,8 @@ MODELS = {
     "ResponseRequest": ["openai.gpt-oss-120b", "meta.llama-3.3-70b-instruct", "xai.grok-3"],
     "EmbeddingRequest": ["cohere.embed-v4.0", "cohere.embed-english-light-v3.0"],
     "RerankRequest": ["cohere.rerank-v3.5"],
+    "MessagesRequest": ["openai.gpt-oss-120b", "meta.llama-3.3-70b-instruct", "xai.grok-3"],
+    "MessagesCountRequest": ["openai.gpt-oss-120b", "meta.llama-3.3-70b-instruct"],
 }
 _ends = [float("inf")]
 """When the module's time limit runs out: set as its first test starts."""

@@ -1,0 +1,1 @@
+"""translate.anthropic: the Messages API over Chat Completions."""
