@@ -26,7 +26,7 @@ from ocigate.api.openapi import openapi_json
 from ocigate.api.routes import mount_model_routes, mount_service_routes
 from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.emulated import emulator_providers
-from ocigate.app.heap import settle_heap
+from ocigate.app.heap import limit_arenas, settle_heap, trim_every
 from ocigate.app.storage import Storage
 from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
@@ -70,6 +70,8 @@ class Runtime:
     storage: Storage = field(init=False)
     """The database, the stored responses and governance's tables, opened on first use."""
     _flusher: asyncio.Task[None] | None = None
+    _trimmer: asyncio.Task[None] | None = None
+    """Hands freed heap memory back to the OS every ``memory.trim_interval_s`` (``app/heap.py``)."""
     governance: Governance = field(init=False)
     """Keys, limits, usage and audit; its database is opened on first need."""
     ready: bool = False
@@ -100,6 +102,9 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
+        limit_arenas(settings.memory.malloc_arenas)  # before the SQLite and resolver threads get arenas
+        if settings.memory.trim_interval_s > 0:
+            self._trimmer = asyncio.create_task(trim_every(settings.memory.trim_interval_s))
         if self.access_log.enabled:
             self._flusher = asyncio.create_task(self.access_log.run())
         self.session = aiohttp.ClientSession(
@@ -273,6 +278,8 @@ class Runtime:
             self.discovery.cancel()
         if self._refresher is not None:
             self._refresher.cancel()
+        if self._trimmer is not None:
+            self._trimmer.cancel()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -20,6 +20,7 @@ from typing import Any
 
 from ocigate.config.diagnostics import Diagnostic
 from ocigate.config.http import HttpLimits, read_http_limits
+from ocigate.config.memory import MemorySettings, read_memory
 from ocigate.config.prices import Price, parse_prices
 from ocigate.config.providers import (
     UNEXPANDED,
@@ -90,6 +91,8 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     extra: dict[str, Any] = field(default_factory=dict)
     http: HttpLimits = field(default_factory=HttpLimits)
+    memory: MemorySettings = field(default_factory=MemorySettings)
+    """The bounds of the in-memory tables fed by client input, and the heap's trimming (``config/memory.py``)."""
 
     @property
     def uses_emulator(self) -> bool:
@@ -160,6 +163,7 @@ def load_settings(
         prices=blocks.prices,
         retention=blocks.retention,
         http=blocks.http,
+        memory=blocks.memory,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
@@ -174,6 +178,7 @@ class _Blocks:
     prices: Mapping[str, Price]
     retention: RetentionSettings
     http: HttpLimits
+    memory: MemorySettings
 
     @staticmethod
     def read(
@@ -196,7 +201,9 @@ class _Blocks:
         problems += found
         http, found = read_http_limits(env)
         problems += found
-        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http)
+        memory, found = read_memory(document, env)
+        problems += found
+        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http, memory)
 
 
 def _located(file: ConfigFile | None, problem: str) -> str:
