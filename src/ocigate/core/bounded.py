@@ -6,11 +6,13 @@ from clients (secrets, model names) is one of these, so that no input can grow t
     seen: Bounded[str, float] = Bounded(10_000)
     seen[key] = now            # set (or set again): the entry becomes the newest
     seen.get(key)              # reads do not reorder: a hot entry is kept by being set again, as caches refresh
+    seen.drop_oldest(lambda when: now - when > ttl)   # entries past their time go, oldest first
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -31,3 +33,12 @@ class Bounded(OrderedDict[K, V]):
         super().__setitem__(key, value)
         while len(self) > self.limit:
             self.popitem(last=False)
+
+    def drop_oldest(self, stale: Callable[[V], bool]) -> None:
+        """Drops entries, the oldest first, for as long as ``stale(value)`` holds (a cache's expired entries, when
+        every entry lives equally long: then the order set is the order of expiry)."""
+        while self:
+            key = next(iter(self))
+            if not stale(self[key]):
+                return
+            del self[key]

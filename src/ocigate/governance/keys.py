@@ -252,8 +252,7 @@ class KeyCache:
     the whole cache, since announcements may have been missed while the connection was down. Concurrent
     lookups of one key share one store read, and unknown keys are cached too (a flood of bad keys costs the
     database one read per key per ``ttl_s``).
-    Bounded: ``max_entries`` keys' records and apart ``max_unknown`` secrets that matched none (a client invents
-    those at will), the least recently fetched going first.
+    Bounded: expired entries go as others come; at most ``max_entries`` keys and ``max_unknown`` wrong secrets.
     """
 
     def __init__(
@@ -334,14 +333,15 @@ class KeyCache:
         finally:
             self._inflight.pop(key_hash, None)
         if generation == self._generation:  # no change was announced while the store was read
-            (self._unknown if record is None else self._entries)[key_hash] = _Entry(record, self._clock())
+            table, now = (self._unknown if record is None else self._entries), self._clock()
             (self._entries if record is None else self._unknown).pop(key_hash, None)
+            table.drop_oldest(lambda e: now - e.fetched >= self._ttl)  # only a TTL's worth of keys stays
+            table[key_hash] = _Entry(record, now)
         future.set_result(record)
         return record
 
     @property
-    def size(self) -> tuple[int, int]:
-        """Records of keys cached, and unknown secrets remembered."""
+    def size(self) -> tuple[int, int]:  # records of keys cached, and wrong secrets remembered
         return len(self._entries), len(self._unknown)
 
     async def invalidate(self, key_id: str | None = None) -> None:

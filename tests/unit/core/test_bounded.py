@@ -25,3 +25,12 @@ def test_a_limit_of_zero_keeps_nothing() -> None:
     seen: Bounded[str, int] = Bounded(0)
     seen["a"] = 1
     assert len(seen) == 0 and seen.get("a") is None
+
+
+def test_drop_oldest_stops_at_the_first_entry_still_fresh() -> None:
+    seen: Bounded[str, int] = Bounded(10)
+    for n, key in enumerate("abcd"):
+        seen[key] = n
+    seen["a"] = 9  # set again: now the newest, so it outlives b and c
+    seen.drop_oldest(lambda when: when < 3)
+    assert list(seen) == ["d", "a"]

@@ -66,3 +66,12 @@ async def test_a_key_created_after_it_was_tried_is_found_once_the_cache_hears_of
     cache.forget("key_new")
     record = await cache.lookup(secret)
     assert record is not None and record.id == "key_new"
+
+
+async def test_wrong_keys_past_the_ttl_are_dropped_as_new_ones_arrive() -> None:
+    now = [0.0]
+    cache = KeyCache(Store(), HASHER, ttl_s=1.0, clock=lambda: now[0])
+    for n in range(10_000):
+        now[0] = n / 100  # a hundred wrong keys a second
+        await cache.lookup(new_secret())
+    assert cache.size[1] <= 101
