@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import ctypes.util
 import gc
 import os
 import signal
@@ -43,6 +44,17 @@ def mallinfo() -> dict[str, int]:
     return {name: int(getattr(info, name)) for name, _ in _MallInfo2._fields_}
 
 
+def sqlite_memory() -> dict[str, int]:
+    """SQLite's own allocator figures (page caches, statements) in bytes: in use now and its high-water mark."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+    except OSError:
+        return {}
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    lib.sqlite3_memory_highwater.restype = ctypes.c_int64
+    return {"sqlite_used": int(lib.sqlite3_memory_used()), "sqlite_highwater": int(lib.sqlite3_memory_highwater(0))}
+
+
 def _dumper(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     counter = [0]
@@ -56,7 +68,7 @@ def _dumper(directory: Path) -> None:
         gc.collect()
         tracemalloc.take_snapshot().dump(str(directory / f"snapshot-{n}.pickle"))
         types = collections.Counter(type(o).__name__ for o in gc.get_objects())
-        lines = [f"{k} {v}" for k, v in sorted(mallinfo().items())]
+        lines = [f"{k} {v}" for k, v in sorted({**mallinfo(), **sqlite_memory()}.items())]
         lines += [f"traced_current {tracemalloc.get_traced_memory()[0]}", "--- gc objects by type"]
         lines += [f"{name} {count}" for name, count in types.most_common(80)]
         (directory / f"snapshot-{n}.txt").write_text("\n".join(lines) + "\n")
