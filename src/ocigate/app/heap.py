@@ -1,10 +1,11 @@
 """Keeping the garbage collector off the long-lived heap, and the allocator's freed memory going back to the OS.
 
-Issue 15's soak found the gateway's RSS creeping with no Python object growing to match: glibc gives each thread
-that allocates (the SQLite worker, the resolver's executor) its own arena, up to eight per core, and memory freed
-inside an arena is kept for reuse rather than returned, so every arena's high-water mark stays resident. Two
-arenas and a ``malloc_trim(0)`` now and then (``memory:`` in ``config/memory.py``) keep RSS where the live heap is.
-Neither is available off glibc (musl, macOS): there both are skipped.
+glibc gives each thread that allocates (the SQLite workers, the resolver's threads) an arena of its own, up to
+eight per core, and keeps what is freed inside an arena for reuse rather than returning it, so every arena's
+high-water mark stays resident. Two arenas and a ``malloc_trim(0)`` every minute (``memory:`` in
+``config/memory.py``) hold issue 15's soak some 2-3 MB lower (a saw-tooth of about 1.5 MB around a flat line);
+the creep itself came from the key cache, not from here (bench/README.md, "Memory soak"). Neither is available
+off glibc (musl, macOS): there both are skipped.
 """
 
 from __future__ import annotations

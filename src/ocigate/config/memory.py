@@ -12,9 +12,10 @@ memory per client-supplied value, and how it hands freed memory back (issue 15: 
 The environment (``OCIGATE_MEMORY_KEY_CACHE``, ``_UNKNOWN_KEYS``, ``_TRIM_INTERVAL_S``, ``_MALLOC_ARENAS``) wins
 over the file. Why these defaults: a deployment has far fewer than 100,000 keys, so every key in use stays cached;
 unknown secrets are what a client invents at will (a flood of wrong keys), so they get a smaller table, enough to
-spare the database repeated reads of the same wrong key. glibc gives each thread that allocates (the SQLite
-worker, the DNS resolver's executor) an arena of its own, up to eight per core, and keeps freed memory inside
-them: with two arenas and a trim every minute, the soak's RSS stops creeping (bench/README.md, "Memory soak").
+spare the database repeated reads of the same wrong key (and entries past the cache's one-second TTL go as new
+ones come, so a steady flood holds one second's worth). glibc gives each thread that allocates (the SQLite workers,
+the resolver's threads) an arena of its own, up to eight per core, and keeps freed memory inside them: two arenas
+and a trim every minute hold the soak's RSS some 2-3 MB lower (bench/README.md, "Memory soak").
 
 Pure: the document and the environment arrive as arguments, and a bad value becomes a sentence for a Diagnostic
 while the default is kept.
