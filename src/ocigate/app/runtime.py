@@ -27,7 +27,7 @@ from ocigate.api.openapi import openapi_json
 from ocigate.api.routes import mount_model_routes, mount_service_routes
 from ocigate.app.announce import ListingReporter, announce
 from ocigate.app.emulated import emulator_providers
-from ocigate.app.heap import settle_heap
+from ocigate.app.heap import limit_arenas, settle_heap, trim_every
 from ocigate.app.storage import Storage
 from ocigate.app.telemetry import answered_hook, tracing_for
 from ocigate.app.worker import WorkerRole, counted, stop_worker
@@ -78,6 +78,7 @@ class Runtime:
     storage: Storage = field(init=False)
     """The database, the stored responses and governance's tables, opened on first use."""
     _flusher: asyncio.Task[None] | None = None
+    _trimmer: asyncio.Task[None] | None = None  # freed heap back to the OS (``app/heap.py``)
     governance: Governance = field(init=False)
     """Keys, limits, usage and audit; its database is opened on first need."""
     ready: bool = False
@@ -115,6 +116,9 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
+        limit_arenas(settings.memory.malloc_arenas)  # before the SQLite, resolver and exporter threads get arenas
+        if settings.memory.trim_interval_s > 0:
+            self._trimmer = asyncio.create_task(trim_every(settings.memory.trim_interval_s))
         if self.tracing is not None:
             self.tracing.start()
         if self.access_log.enabled:
@@ -296,12 +300,9 @@ class Runtime:
             self.metrics.sync()
 
     async def stop(self) -> None:
-        if self._metrics_sync is not None:
-            self._metrics_sync.cancel()
-        if self.discovery is not None:
-            self.discovery.cancel()
-        if self._refresher is not None:
-            self._refresher.cancel()
+        for task in (self._metrics_sync, self.discovery, self._refresher, self._trimmer):
+            if task is not None:
+                task.cancel()
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocigate.config.diagnostics import nearest_names
+from ocigate.config.memory import MEMORY_FIELDS
 from ocigate.config.providers import DEDICATED_FIELDS, PROVIDER_FIELDS
 from ocigate.config.retention import RETENTION_FIELDS
 from ocigate.config.routing import (
@@ -72,6 +73,7 @@ SCHEMA = fields(
     prices=Each(fields(*PRICE_FIELDS)),
     retention=fields(*RETENTION_FIELDS),
     model_aliases=None,
+    memory=fields(*MEMORY_FIELDS),
 )
 
 

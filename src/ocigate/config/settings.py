@@ -21,6 +21,7 @@ from typing import Any
 from ocigate.config.aliases import read_model_aliases
 from ocigate.config.diagnostics import Diagnostic
 from ocigate.config.http import HttpLimits, read_http_limits
+from ocigate.config.memory import MemorySettings, read_memory
 from ocigate.config.network import ServerTls, read_server_tls
 from ocigate.config.prices import Price, parse_prices
 from ocigate.config.providers import (
@@ -102,6 +103,8 @@ class Settings:
     """``text`` or ``json``: one JSON object a log line."""
     model_aliases: tuple[tuple[str, str], ...] = ()
     """``model_aliases:``: (name or glob pattern, the model it stands for), in the file's order."""
+    memory: MemorySettings = field(default_factory=MemorySettings)
+    """The bounds of the in-memory tables fed by client input, and the heap's trimming (``config/memory.py``)."""
 
     @property
     def uses_emulator(self) -> bool:
@@ -183,6 +186,7 @@ def load_settings(
         tracing=tracing,
         log_format=log_format,
         model_aliases=blocks.aliases,
+        memory=blocks.memory,
     )
     return replace(settings, diagnostics=tuple(diagnostics))
 
@@ -198,6 +202,7 @@ class _Blocks:
     retention: RetentionSettings
     http: HttpLimits
     aliases: tuple[tuple[str, str], ...]
+    memory: MemorySettings
 
     @staticmethod
     def read(
@@ -224,7 +229,9 @@ class _Blocks:
         problems += found
         aliases, found = read_model_aliases(document.get("model_aliases"), routing.routes, timed)
         problems += found
-        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http, aliases)
+        memory, found = read_memory(document, env)
+        problems += found
+        return _Blocks(tuple(rules), routing, tuple(timed), prices, retention, http, aliases, memory)
 
 
 def _located(file: ConfigFile | None, problem: str) -> str:

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from ocigate.core.bounded import Bounded
 from ocigate.core.errors import AuthenticationFailed, GatewayError
 from ocigate.core.types import JSON
 
@@ -251,6 +252,7 @@ class KeyCache:
     the whole cache, since announcements may have been missed while the connection was down. Concurrent
     lookups of one key share one store read, and unknown keys are cached too (a flood of bad keys costs the
     database one read per key per ``ttl_s``).
+    Bounded: expired entries go as others come; at most ``max_entries`` keys and ``max_unknown`` wrong secrets.
     """
 
     def __init__(
@@ -262,6 +264,7 @@ class KeyCache:
         channel: str = CHANNEL,
         ttl_s: float = 1.0,
         max_entries: int = 100_000,
+        max_unknown: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lookup = lookup
@@ -269,9 +272,9 @@ class KeyCache:
         self._redis = redis
         self._channel = channel
         self._ttl = ttl_s
-        self._max = max_entries
         self._clock = clock
-        self._entries: dict[str, _Entry] = {}
+        self._entries: Bounded[str, _Entry] = Bounded(max(1, max_entries))
+        self._unknown: Bounded[str, _Entry] = Bounded(max_unknown)
         self._inflight: dict[str, asyncio.Future[KeyRecord | None]] = {}
         self._generation = 0
         self._listener: asyncio.Task[None] | None = None
@@ -309,7 +312,7 @@ class KeyCache:
     async def lookup(self, secret: str) -> KeyRecord | None:
         """The record for ``secret`` whatever its status; None when no key has that secret."""
         key_hash = self._hasher.hash(secret)
-        entry = self._entries.get(key_hash)
+        entry = self._entries.get(key_hash) or self._unknown.get(key_hash)
         if entry is not None and self._clock() - entry.fetched < self._ttl:
             return entry.record
         pending = self._inflight.get(key_hash)
@@ -330,11 +333,16 @@ class KeyCache:
         finally:
             self._inflight.pop(key_hash, None)
         if generation == self._generation:  # no change was announced while the store was read
-            if len(self._entries) >= self._max:
-                self._entries.clear()
-            self._entries[key_hash] = _Entry(record, self._clock())
+            table, now = (self._unknown if record is None else self._entries), self._clock()
+            (self._entries if record is None else self._unknown).pop(key_hash, None)
+            table.drop_oldest(lambda e: now - e.fetched >= self._ttl)  # only a TTL's worth of keys stays
+            table[key_hash] = _Entry(record, now)
         future.set_result(record)
         return record
+
+    @property
+    def size(self) -> tuple[int, int]:  # records of keys cached, and wrong secrets remembered
+        return len(self._entries), len(self._unknown)
 
     async def invalidate(self, key_id: str | None = None) -> None:
         """Forgets ``key_id`` (None: every key) here and, through Redis, on every other instance."""
@@ -352,11 +360,11 @@ class KeyCache:
     def forget(self, key_id: str | None = None) -> None:
         """Drops ``key_id`` (None: every key) from this instance's cache only."""
         self._generation += 1
+        self._unknown.clear()  # unknown keys go in every case: a key just created may be one of them
         if key_id is None:
             self._entries.clear()
             return
-        # Unknown-key entries go too: a key just created may be one of them.
-        stale = [h for h, e in self._entries.items() if e.record is None or e.record.id == key_id]
+        stale = [h for h, e in self._entries.items() if e.record is not None and e.record.id == key_id]
         for key_hash in stale:
             del self._entries[key_hash]
 

@@ -82,7 +82,7 @@ class Governance:
         self._stores: Stores | None = None
         self._lock = asyncio.Lock()
         self.hasher = KeyHasher(settings.key_pepper)
-        self.cache = KeyCache(self, self.hasher)
+        self.cache = self._key_cache(None)
         self._backend: LimitBackend = MemoryBackend()
         self.limiter = Limiter(self._backend, spend=self, fail_open=not settings.limits_fail_closed)
         self.prices = PriceTable(settings.prices)
@@ -100,6 +100,10 @@ class Governance:
         self._keys_checked = -math.inf
         self._broker = limits_broker
         self._on_broker_lost = on_broker_lost
+
+    def _key_cache(self, redis: Redis | None) -> KeyCache:
+        bounds = self.settings.memory
+        return KeyCache(self, self.hasher, redis=redis, max_entries=bounds.key_cache, max_unknown=bounds.unknown_keys)
 
     async def keys_required(self) -> bool:
         """For a gateway without a master key: whether team keys exist, so that every request must present one.
@@ -135,7 +139,7 @@ class Governance:
                     "refused" if self.settings.limits_fail_closed else "not limited",
                 )
                 self.redis = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
-            self.cache = KeyCache(self, self.hasher, redis=self.redis)
+            self.cache = self._key_cache(self.redis)
             self._backend = RedisBackend(self.redis)
             self.limiter = Limiter(self._backend, spend=self, fail_open=not self.settings.limits_fail_closed)
         elif self._broker is not None:

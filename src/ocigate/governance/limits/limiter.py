@@ -137,6 +137,11 @@ class Limiter:
             )
         return self._refusal(record, plan, verdict, now)
 
+    @property
+    def leased(self) -> int:
+        """Concurrency leases held now: requests of keys with ``max_concurrent`` in flight."""
+        return len(self._leased)
+
     async def finish(self, ticket: Ticket | None, *, tokens: int, cost_usd: float) -> None:
         """Settles an admitted request with what it really used (``tokens``: prompt plus completion) and
         releases its concurrency slot. Call it once, whatever the outcome, errors and cancellations included."""
