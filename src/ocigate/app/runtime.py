@@ -93,6 +93,7 @@ class Runtime:
             self.settings,
             self.storage.governance_stores,
             usage_writer=self.storage.usage_writer(),
+            key_reads=self.storage.key_reader(),
             on_usage=self._count_tokens,
             has_keys=self.storage.has_keys,
         )
