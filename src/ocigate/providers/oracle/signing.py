@@ -252,17 +252,11 @@ def _header_signer(sdk: Any, body: bool) -> Any | None:
     request or refreshes its token on every call in ways this module does not know. Instance principals
     (``X509FederationClientBasedSecurityTokenSigner``) re-read their token on every call: done here only when
     the federation client's token changed or is about to expire, which is when the SDK's call would change it."""
-    from oci.auth.signers.security_token_signer import (  # type: ignore[import-untyped]
-        X509FederationClientBasedSecurityTokenSigner as Federated,
-    )
-    from oci.signer import AbstractBaseSigner  # type: ignore[import-untyped]
-
-    kind = type(sdk)
-    if kind.do_request_sign is not AbstractBaseSigner.do_request_sign:
+    kind: Any = type(sdk)
+    mode = _signing_mode(kind)
+    if mode is None:
         return None
-    if kind.__call__ is not AbstractBaseSigner.__call__:
-        if kind.__call__ is not Federated.__call__:
-            return None
+    if mode == "federated":
         container = getattr(sdk.federation_client, "security_token", None)
         if (
             container is None
@@ -274,6 +268,24 @@ def _header_signer(sdk: Any, body: bool) -> Any | None:
     if signer is None or not hasattr(signer, "_rsa_private") or not hasattr(signer, "signature_template"):
         return None
     return signer
+
+
+@functools.cache
+def _signing_mode(kind: Any) -> str | None:
+    """How an SDK signer class is signed for: ``plain`` (``AbstractBaseSigner``'s own call), ``federated``
+    (instance principals' call, which re-reads the token first), or None (the class signs itself)."""
+    from oci.auth.signers.security_token_signer import (  # type: ignore[import-untyped]
+        X509FederationClientBasedSecurityTokenSigner as Federated,
+    )
+    from oci.signer import AbstractBaseSigner  # type: ignore[import-untyped]
+
+    sign = getattr(kind, "do_request_sign", None)
+    call = next((c.__dict__["__call__"] for c in kind.__mro__ if "__call__" in c.__dict__), None)
+    if sign is not AbstractBaseSigner.do_request_sign:
+        return None
+    if call is AbstractBaseSigner.__call__:
+        return "plain"
+    return "federated" if call is Federated.__call__ else None
 
 
 def signer_for(config: ProviderConfig) -> OciRequestSigner:
