@@ -22,6 +22,7 @@ on the proxy core before and after the rounds: one signature's CPU time, the nat
 from __future__ import annotations
 
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from harness.workloads import BODY, MODEL, STREAM_BODY, post
 from harness.wrk import lua_script, run_wrk
 
 LOADS = ("latency", "non-stream", "stream")
+LITELLM_KEY = "sk-" + secrets.token_hex(32)  # LiteLLM refuses a weak master key
 TEAM_KEY_ARGS = ["--rpm", "1000000000", "--tpm", "2000000000", "--max-concurrent", "100000", "--budget", "1000000"]
 
 
@@ -116,14 +118,14 @@ def _start(upstream: str, peers: bool) -> list[Variant]:
         for kind in ("litellm", "portkey"):
             port = free_port()
             peer: Peer | None = (
-                litellm_peer(port, upstream, MODEL, UPSTREAM_KEY, OUT / "litellm-headline.yaml")
+                litellm_peer(port, upstream, MODEL, UPSTREAM_KEY, OUT / "litellm-headline.yaml", LITELLM_KEY)
                 if kind == "litellm"
                 else portkey_peer(port, upstream)
             )
             if peer is None:
                 continue
             child = Child(f"headline-{peer.name}", peer.command, PROXY_CORE, clean_env({})).start()
-            key = UPSTREAM_KEY if peer.name == "portkey" else MASTER_KEY
+            key = UPSTREAM_KEY if peer.name == "portkey" else LITELLM_KEY
             found.append(Variant(peer.name, child, port, "/v1/chat/completions", key, peer.headers))
     return found
 

@@ -69,8 +69,9 @@ def _run(steps: list[list[str]], name: str) -> list[str]:
     return []
 
 
-def litellm_peer(port: int, upstream: str, model: str, upstream_key: str, config: Path) -> Peer | None:
-    """LiteLLM's proxy from bench/.peers/litellm, one worker, one model at the emulator; None when not installed."""
+def litellm_peer(port: int, upstream: str, model: str, upstream_key: str, config: Path, master_key: str) -> Peer | None:
+    """LiteLLM's proxy from bench/.peers/litellm, one worker, one model at the emulator, ``master_key`` its master
+    key (it refuses to start without one, or with a weak one); None when not installed."""
     executable = LITELLM_DIR / "bin" / "litellm"
     if not executable.exists():
         return None
@@ -83,6 +84,8 @@ def litellm_peer(port: int, upstream: str, model: str, upstream_key: str, config
         f"      api_key: {upstream_key}\n"
         "litellm_settings:\n"
         "  telemetry: false\n"
+        "general_settings:\n"
+        f"  master_key: {master_key}\n"
     )
     command = [str(executable), "--config", str(config), "--host", HOST, "--port", str(port), "--num_workers", "1"]
     return Peer("litellm", command, "/health/liveliness")
