@@ -124,7 +124,7 @@ def _start(upstream: str, peers: bool) -> list[Variant]:
             )
             if peer is None:
                 continue
-            child = Child(f"headline-{peer.name}", peer.command, PROXY_CORE, clean_env({})).start()
+            child = Child(f"headline-{peer.name}", peer.command, PROXY_CORE, clean_env(peer.env)).start()
             key = UPSTREAM_KEY if peer.name == "portkey" else LITELLM_KEY
             found.append(Variant(peer.name, child, port, "/v1/chat/completions", key, peer.headers))
     return found
@@ -136,7 +136,13 @@ def _ready(variant: Variant) -> None:
         path = "/"
     variant.child.wait_ready(variant.port, path, timeout=120)
     for body in (BODY, STREAM_BODY):
-        status, data = post(variant.port, variant.path, body, variant.key, variant.headers)
+        status, data = 0, b""
+        for _ in range(3):  # a peer's first answers may be slow (LiteLLM loads much on first use)
+            try:
+                status, data = post(variant.port, variant.path, body, variant.key, variant.headers)
+                break
+            except OSError as exc:
+                data = repr(exc).encode()
         if status != 200:
             raise RuntimeError(f"headline {variant.name}: the check request got {status}: {data[:200]!r}")
 

@@ -36,6 +36,7 @@ class Peer:
     command: list[str]
     ready_path: str
     headers: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def install_peers() -> list[str]:
@@ -88,7 +89,9 @@ def litellm_peer(port: int, upstream: str, model: str, upstream_key: str, config
         f"  master_key: {master_key}\n"
     )
     command = [str(executable), "--config", str(config), "--host", HOST, "--port", str(port), "--num_workers", "1"]
-    return Peer("litellm", command, "/health/liveliness")
+    # The price map bundled with the package, rather than one fetched from GitHub at start (no network here).
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+    return Peer("litellm", command, "/health/liveliness", env=env)
 
 
 def portkey_peer(port: int, upstream: str) -> Peer | None:
