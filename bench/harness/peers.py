@@ -13,6 +13,7 @@ self-hosted gateway has no configuration file), the upstream key as the bearer t
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,11 @@ def install_peers() -> list[str]:
         else:
             log(f"installing {PORTKEY_SPEC} into {PORTKEY_DIR}")
             PORTKEY_DIR.mkdir(parents=True, exist_ok=True)
-            steps = [["npm", "install", "--prefix", str(PORTKEY_DIR), "--no-audit", "--no-fund", PORTKEY_SPEC]]
+            # Its published build fails every answer ("TypeError: immutable", Portkey-AI/gateway#1389) with the
+            # @hono/node-server that npm picks today; the workaround pins the last version that works.
+            package = {"dependencies": {PORTKEY_SPEC: "^1.15.2"}, "overrides": {"@hono/node-server": "1.14.2"}}
+            (PORTKEY_DIR / "package.json").write_text(json.dumps(package, indent=2) + "\n")
+            steps = [["npm", "install", "--prefix", str(PORTKEY_DIR), "--no-audit", "--no-fund"]]
             problems += _run(steps, "portkey")
     return problems
 
@@ -90,7 +95,8 @@ def litellm_peer(port: int, upstream: str, model: str, upstream_key: str, config
     )
     command = [str(executable), "--config", str(config), "--host", HOST, "--port", str(port), "--num_workers", "1"]
     # The price map bundled with the package, rather than one fetched from GitHub at start (no network here).
-    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+    # No network here: its token counter would retry Hugging Face for a tokenizer on every first request.
+    env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "HF_HUB_OFFLINE": "1"}
     return Peer("litellm", command, "/health/liveliness", env=env)
 
 
