@@ -211,7 +211,7 @@ class Governance:
                 meter.failed(429 if decision.limit else 503)
                 raise decision.error()
             meter.ticket = decision.ticket
-            meter.headers = [(name.encode(), value.encode()) for name, value in decision.headers().items()]
+            meter.headers = decision.header_pairs()
         return meter
 
     def cost(self, model: str, tokens: TokenCounts) -> float:
