@@ -58,7 +58,8 @@ def install_peers() -> list[str]:
             log(f"installing {PORTKEY_SPEC} into {PORTKEY_DIR}")
             PORTKEY_DIR.mkdir(parents=True, exist_ok=True)
             # Its published build fails every answer ("TypeError: immutable", Portkey-AI/gateway#1389) with the
-            # @hono/node-server that npm picks today; the issue's workaround pins the last version that works.
+            # @hono/node-server that npm picks today; the issue names 1.14.2 as the last that works. (On Node 20
+            # here it still failed: the headline then skips Portkey and says why.)
             package = {"dependencies": {PORTKEY_SPEC: "^1.15.2"}, "overrides": {"@hono/node-server": "1.14.2"}}
             (PORTKEY_DIR / "package.json").write_text(json.dumps(package, indent=2) + "\n")
             steps = [["npm", "install", "--prefix", str(PORTKEY_DIR), "--no-audit", "--no-fund"]]
