@@ -1,6 +1,7 @@
 """ocigate's benchmark: added latency, throughput, memory and start-up time against the bundled Oracle emulator.
 
     python bench/run.py [--duration 10] [--quick] [--write-results] [--peers litellm] [--targets direct,ocigate]
+                        [--install-peers]
                         [--ready-spawns 3] [--ocigate-env KEY=VALUE] [--wait-quiet 30] [--py-spy]
 
 Targets, each measured in one run on this machine: ``direct`` (wrk straight to the emulator), ``bare`` (a

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.dispatch_cost import DISPATCH_DIR
+from harness.headline import Headline, measure_headline
+from harness.headline_report import headline_section
 from harness.interleaved import Interleaved, interleaved_section, measure_interleaved
 from harness.layout import LOAD_CORE, OUT, RESULTS_JSON, RESULTS_MD, ROOT, log
 from harness.machine import facts
@@ -28,8 +30,8 @@ from harness.workers import WorkersResult, measure_workers, workers_section
 from harness.wrk import WrkRun
 
 DEFAULT_TARGETS = (
-    "direct,bare,ocigate,ocigate-native,ocigate-gov-off,ocigate-gov-on,ocigate-gov-redis,ocigate-routed,interleaved,"
-    "workers"
+    "headline,direct,bare,ocigate,ocigate-native,ocigate-gov-off,ocigate-gov-on,ocigate-gov-redis,ocigate-routed,"
+    "interleaved,workers"
 )
 
 
@@ -52,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=30.0,
         metavar="SECONDS",
         help="before each load, wait up to this long for other processes to go quiet (default 30; 0: never)",
+    )
+    parser.add_argument(
+        "--install-peers",
+        action="store_true",
+        help="install LiteLLM's proxy (PyPI) and Portkey's gateway (npm) into bench/.peers/ and measure them in the "
+        "headline",
     )
     parser.add_argument("--py-spy", action="store_true", help="profile the proxies in extra loads after measuring")
     args = parser.parse_args(argv)
@@ -127,6 +135,21 @@ def results_json(
     return json.dumps(document, indent=2) + "\n"
 
 
+def run_headline(args: argparse.Namespace, notes: list[str]) -> Headline | None:
+    """The headline's interleaved rounds, with the peers installed first when asked (``--install-peers``)."""
+    if args.install_peers:
+        from harness.peers import install_peers
+
+        notes += install_peers()
+    log("== headline: master key, team key, native path (and peers), interleaved")
+    try:
+        return measure_headline(args.quick, args.wait_quiet, peers=True)
+    except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as exc:
+        log(f"headline FAILED: {exc}")
+        notes.append(f"headline: failed: {exc}")
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = "python bench/run.py" + ("" if not sys.argv[1:] else " " + shlex.join(sys.argv[1:]))
@@ -157,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     servers = [s for s in servers if not s.disabled]
     options = Options(args.duration, args.warmup, args.ready_spawns, args.wait_quiet, args.py_spy, args.quick)
     machine = facts()
+    headline: Headline | None = None
+    if "headline" in wanted:
+        headline = run_headline(args, notes)
     results: list[TargetResult] = []
     for server in servers:
         log(f"== {server.name}")
@@ -183,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"workers: failed: {exc}")
     notes += run_notes(results, wanted)
     text = report(results, machine, command, notes, args.duration)
+    if headline is not None:
+        text = "\n".join(headline_section(headline)) + "\n" + text
     if interleaved is not None:
         text += "\n".join(interleaved_section(interleaved)) + "\n"
     if workers is not None:

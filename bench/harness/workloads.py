@@ -22,11 +22,11 @@ RESPONSES_PATH = "/v1/responses"
 RESPONSES_BODY: JSON = {"model": MODEL, "input": PROMPT, "max_output_tokens": 64}
 
 
-def post(port: int, path: str, body: JSON, key: str) -> tuple[int, bytes]:
+def post(port: int, path: str, body: JSON, key: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(
         f"http://{HOST}:{port}{path}",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}", **(headers or {})},
         method="POST",
     )
     try:

@@ -84,9 +84,11 @@ class WrkRun:
         return self.invalid_reason or ""
 
 
-def lua_script(name: str, body: dict[str, Any], key: str) -> Path:
+def lua_script(name: str, body: dict[str, Any], key: str, headers: dict[str, str] | None = None) -> Path:
+    """The script of a load sending ``body`` with ``key``, and ``headers`` besides (a peer's routing headers)."""
     path = OUT / f"{name}.lua"
-    path.write_text(LUA.format(body=json.dumps(body, separators=(",", ":")), key=key))
+    extra = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in (headers or {}).items())
+    path.write_text(extra + LUA.format(body=json.dumps(body, separators=(",", ":")), key=key))
     return path
 
 

@@ -91,8 +91,7 @@ class Runtime:
     _listings: ListingReporter = field(default_factory=ListingReporter)
     retention: RetentionTask = field(init=False)
     """Prunes usage, audit and stored responses past ``retention:`` in the background."""
-    role: WorkerRole | None = None
-    """This process's place among ``serve --workers N``; None for a single process."""
+    role: WorkerRole | None = None  # this process's place among ``serve --workers N``; None: a single process
     _metrics_sync: asyncio.Task[None] | None = None
     tracing: Tracing | None = None
     """Spans of model requests and upstream attempts (``OCIGATE_TRACING``); None when off."""
@@ -107,6 +106,7 @@ class Runtime:
             self.settings,
             self.storage.governance_stores,
             usage_writer=self.storage.usage_writer(),
+            key_reads=self.storage.key_reader(),
             on_usage=self._count_tokens,
             has_keys=self.storage.has_keys,
             limits_broker=self.role.limits_broker if self.role is not None else None,

@@ -1,6 +1,7 @@
 """The gateway's database and the stores on it, opened on first use: the first usage batch, stored response, key
 lookup or admin call. Start-up never waits for it (loading the database libraries takes about 0.2 s), and a
-gateway that only records usage on the embedded SQLite default never loads SQLAlchemy (``SqliteUsageWriter``).
+gateway that records usage and serves team keys on the embedded SQLite default never loads SQLAlchemy
+(``SqliteUsageWriter``, ``SqliteKeyReader``): only the admin API and stored responses do.
 
 Governance gets its tables from here (:meth:`Storage.governance_stores`, an ``OpenStores``), so that it never
 imports the store, which sits above it.
@@ -18,6 +19,7 @@ from ocigate.app.heap import settle_heap
 from ocigate.config.settings import Settings
 from ocigate.governance.keys import KeyHasher
 from ocigate.governance.storage import Stores
+from ocigate.store.keys_sqlite import SqliteKeyReader
 from ocigate.store.schema import default_url
 from ocigate.store.usage_sqlite import SqliteUsageWriter, sqlite_path
 
@@ -72,6 +74,12 @@ class Storage:
         """The SQLite file's own usage writer, on the SQLite default; None on another database."""
         path = sqlite_path(self.url)
         return None if path is None else SqliteUsageWriter(path)
+
+    def key_reader(self) -> SqliteKeyReader | None:
+        """The SQLite file's own key reader (the request path's lookups, without SQLAlchemy), on the SQLite
+        default; None on another database (its lookups go through the key store, behind the key cache)."""
+        path = sqlite_path(self.url)
+        return None if path is None else SqliteKeyReader(path)
 
     async def close(self) -> None:
         if self.engine is not None:

@@ -41,7 +41,7 @@ from ocigate.governance.limits.backend import LimitBackend
 from ocigate.governance.limits.brokered import BrokerBackend
 from ocigate.governance.metering import Meter
 from ocigate.governance.pricing import PriceTable, estimate_prompt_tokens
-from ocigate.governance.storage import OpenStores, Stores, UsageWriter
+from ocigate.governance.storage import KeyReads, OpenStores, Stores, UsageWriter
 from ocigate.governance.usage import BatchWriter, TokenCounts, UsageRecord
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class Governance:
         stores: OpenStores,
         *,
         usage_writer: UsageWriter | None = None,
+        key_reads: KeyReads | None = None,
         on_usage: Callable[[UsageRecord], None] | None = None,
         has_keys: Callable[[], Awaitable[bool]] | None = None,
         limits_broker: str | None = None,
@@ -71,10 +72,11 @@ class Governance:
     ) -> None:
         """``stores``: opens the key, usage and audit tables (``app`` builds them on the gateway's database), called
         once, on first need. ``usage_writer``: where usage records go instead of the usage table (the embedded
-        SQLite default's writer). ``on_usage``: sees every settled usage record (the token metrics). ``has_keys``:
-        whether any team key exists (asked only by a gateway without a master key). ``limits_broker``: the Unix
-        socket of the parent's limit broker (a worker of ``serve --workers N`` without Redis), ``on_broker_lost``
-        what to do when it goes. Nothing is connected until :meth:`start`."""
+        SQLite default's writer). ``key_reads``: where the request path looks keys up and a budget's spend starts
+        from instead of those tables (the SQLite default's reader). ``on_usage``: sees every settled usage record
+        (the token metrics). ``has_keys``: whether any team key exists (asked only by a gateway without a master
+        key). ``limits_broker``: the Unix socket of the parent's limit broker (a worker of ``serve --workers N``
+        without Redis), ``on_broker_lost`` what to do when it goes. Nothing is connected until :meth:`start`."""
         self.settings = settings
         self._open_stores = stores
         self.on_usage = on_usage
@@ -91,6 +93,7 @@ class Governance:
             self._insert_usage, name="usage", interval_s=0.5, batch_size=2000
         )
         self._usage_writer = usage_writer
+        self._key_reads = key_reads
         self.audit: BatchWriter[AuditRecord] | None = (
             BatchWriter(self._insert_audit, name="audit") if settings.audit else None
         )
@@ -159,6 +162,8 @@ class Governance:
         await self.usage.close()
         if self._usage_writer is not None:
             await self._usage_writer.close()
+        if self._key_reads is not None:
+            await self._key_reads.close()
         if self.audit is not None:
             await self.audit.close()
         await self.cache.close()
@@ -183,11 +188,16 @@ class Governance:
         if self.audit is not None:
             await self.audit.flush()
 
-    # The key cache's lookup and the limiter's spend source: the store, opened when first asked.
+    # The key cache's lookup and the limiter's spend source: the fast reader where there is one, else the store,
+    # opened when first asked.
     async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
+        if self._key_reads is not None:
+            return await self._key_reads.get_by_hash(key_hash)
         return await (await self.stores()).keys.get_by_hash(key_hash)
 
     async def spent_since(self, key_id: str, since: float, unit: BudgetUnit) -> float:
+        if self._key_reads is not None:
+            return await self._key_reads.spent_since(key_id, since, unit)
         return await (await self.stores()).usage.spent_since(key_id, since, unit)
 
     async def _insert_usage(self, records: Sequence[UsageRecord]) -> None:
@@ -218,7 +228,7 @@ class Governance:
                 meter.failed(429 if decision.limit else 503)
                 raise decision.error()
             meter.ticket = decision.ticket
-            meter.headers = [(name.encode(), value.encode()) for name, value in decision.headers().items()]
+            meter.headers = decision.header_pairs()
         return meter
 
     def cost(self, model: str, tokens: TokenCounts) -> float:

@@ -4,13 +4,14 @@ The store sits above governance (its tables hold governance's records: keys, usa
 never imports it. The composition root (``app``) builds the store objects on the gateway's database and hands
 :class:`~ocigate.governance.service.Governance` a function that opens them (:data:`OpenStores`, called on first
 need only, so that a gateway that never looks a key up never loads SQLAlchemy) and, on the embedded SQLite
-default, the faster usage writer (:class:`UsageWriter`)::
+default, the faster usage writer (:class:`UsageWriter`) and key reader (:class:`KeyReads`)::
 
     async def open_stores(hasher: KeyHasher) -> Stores:          # app/storage.py
         engine = await database()
         return Stores(KeyStore(engine, hasher), UsageStore(engine), AuditStore(engine))
 
-    governance = Governance(settings, open_stores, usage_writer=SqliteUsageWriter(path))
+    governance = Governance(settings, open_stores, usage_writer=SqliteUsageWriter(path),
+                            key_reads=SqliteKeyReader(path))
 
 :class:`KeyTable` and :class:`UsageTable` also list what the admin API does with them through
 ``Governance.stores()``: create, list, rotate, revoke and update keys, and the usage report.
@@ -96,6 +97,17 @@ class UsageWriter(Protocol):
 
     async def close(self) -> None:
         """After the usage batch writer's own close: nothing is inserted any more."""
+
+
+class KeyReads(Protocol):
+    """What the request path reads of keys, where the database has a faster reader than the key and usage tables:
+    the embedded SQLite default's (``store/keys_sqlite.py``), so that a request with a team key loads no ORM."""
+
+    async def get_by_hash(self, key_hash: str) -> KeyRecord | None: ...
+
+    async def spent_since(self, key_id: str, since: float, unit: BudgetUnit) -> float: ...
+
+    async def close(self) -> None: ...
 
 
 class UsageTable(Protocol):

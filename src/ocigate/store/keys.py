@@ -39,6 +39,7 @@ from ocigate.governance.keys import (
     new_secret,
     visible_prefix,
 )
+from ocigate.store.rows import key_record
 from ocigate.store.tables import keys
 
 
@@ -111,12 +112,12 @@ class KeyStore:
         async with self._engine.begin() as conn:
             await conn.execute(insert(keys).values(**row))
         await self._announce(key_id)
-        return NewKey(_record(row), secret)
+        return NewKey(key_record(row), secret)
 
     async def get(self, key_id: str) -> KeyRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(keys).where(keys.c.id == key_id))).first()
-        return None if row is None else _record(row._mapping)
+        return None if row is None else key_record(row._mapping)
 
     async def exists(self) -> bool:
         """Whether any key was ever created (revoked ones included)."""
@@ -126,7 +127,7 @@ class KeyStore:
     async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(select(keys).where(keys.c.key_hash == key_hash))).first()
-        return None if row is None else _record(row._mapping)
+        return None if row is None else key_record(row._mapping)
 
     async def list(self, *, team: str | None = None, include_revoked: bool = True) -> list[KeyRecord]:
         """Keys, newest first."""
@@ -137,7 +138,7 @@ class KeyStore:
             query = query.where(keys.c.revoked_at.is_(None))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [_record(row._mapping) for row in rows]
+        return [key_record(row._mapping) for row in rows]
 
     async def rotate(self, key_id: str) -> NewKey:
         """A new secret for the same key (id, limits, usage history); the old secret stops working."""
@@ -206,7 +207,7 @@ class KeyStore:
         await self._announce(key_id)
         if row is None:  # deleted by hand between the two statements
             raise NotFound(f"No key has the id '{key_id}'.", code="key_not_found")
-        return _record(row._mapping)
+        return key_record(row._mapping)
 
     async def _announce(self, key_id: str) -> None:
         for listener in self._listeners:
@@ -217,28 +218,6 @@ def _budget_columns(budget: Budget | None) -> dict[str, Any]:
     if budget is None:
         return {"budget_amount": None, "budget_unit": None, "budget_period": None}
     return {"budget_amount": budget.amount, "budget_unit": budget.unit, "budget_period": budget.period}
-
-
-def _record(data: Mapping[Any, Any]) -> KeyRecord:
-    budget = None
-    if data["budget_amount"] is not None:
-        budget = Budget(float(data["budget_amount"]), data["budget_unit"], data["budget_period"])
-    return KeyRecord(
-        id=data["id"],
-        prefix=data["prefix"],
-        name=data["name"],
-        team=data["team"],
-        user=data["user_name"],
-        allowed_models=tuple(orjson.loads(data["allowed_models"])),
-        rpm=data["rpm"],
-        tpm=data["tpm"],
-        max_concurrent=data["max_concurrent"],
-        budget=budget,
-        expires_at=data["expires_at"],
-        revoked_at=data["revoked_at"],
-        created_at=float(data["created_at"]),
-        metadata=orjson.loads(data["metadata_json"]),
-    )
 
 
 _LIMITS = ("rpm", "tpm", "max_concurrent")

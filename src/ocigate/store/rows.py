@@ -1,12 +1,17 @@
-"""Usage and audit records as table rows, without SQLAlchemy: shared by ``store/usage.py`` (SQLAlchemy, any
-database) and ``store/usage_sqlite.py`` (the SQLite writer on the request path's side)."""
+"""Usage and audit records as table rows, and key rows as records, without SQLAlchemy: shared by ``store/usage.py``
+and ``store/keys.py`` (SQLAlchemy, any database) and ``store/usage_sqlite.py`` and ``store/keys_sqlite.py`` (the
+standard library's ``sqlite3`` on the request path's side)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ocigate.governance.audit import AuditRecord
+from ocigate.governance.keys import Budget, KeyRecord
 from ocigate.governance.usage import UsageRecord
 
 USAGE_COLUMNS = (
@@ -98,3 +103,47 @@ def audit_row(r: AuditRecord) -> dict[str, Any]:
         "request_body": r.request_body,
         "response_body": r.response_body,
     }
+
+
+KEY_COLUMNS = (
+    "id",
+    "prefix",
+    "name",
+    "team",
+    "user_name",
+    "allowed_models",
+    "rpm",
+    "tpm",
+    "max_concurrent",
+    "budget_amount",
+    "budget_unit",
+    "budget_period",
+    "expires_at",
+    "revoked_at",
+    "created_at",
+    "metadata_json",
+)
+"""The columns of ``keys`` a :class:`KeyRecord` is made of (not the hash)."""
+
+
+def key_record(data: Mapping[Any, Any]) -> KeyRecord:
+    """A row of ``keys`` (a mapping by column name) as the gateway's record of the key."""
+    budget = None
+    if data["budget_amount"] is not None:
+        budget = Budget(float(data["budget_amount"]), data["budget_unit"], data["budget_period"])
+    return KeyRecord(
+        id=data["id"],
+        prefix=data["prefix"],
+        name=data["name"],
+        team=data["team"],
+        user=data["user_name"],
+        allowed_models=tuple(orjson.loads(data["allowed_models"])),
+        rpm=data["rpm"],
+        tpm=data["tpm"],
+        max_concurrent=data["max_concurrent"],
+        budget=budget,
+        expires_at=data["expires_at"],
+        revoked_at=data["revoked_at"],
+        created_at=float(data["created_at"]),
+        metadata=orjson.loads(data["metadata_json"]),
+    )

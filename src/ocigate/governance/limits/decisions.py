@@ -67,6 +67,22 @@ class Decision:
             headers["x-should-retry"] = "false"
         return headers
 
+    def header_pairs(self) -> list[tuple[bytes, bytes]]:
+        """:meth:`headers` as an answer's header pairs: built directly for an admitted request (every answer to a
+        limited key carries them), through :meth:`headers` otherwise."""
+        if not self.allowed:
+            return [(name.encode(), value.encode()) for name, value in self.headers().items()]
+        pairs: list[tuple[bytes, bytes]] = []
+        if self.rpm is not None:
+            pairs.append((b"x-ratelimit-limit-requests", b"%d" % self.rpm))
+            if self.remaining_requests is not None:
+                pairs.append((b"x-ratelimit-remaining-requests", b"%d" % self.remaining_requests))
+        if self.tpm is not None:
+            pairs.append((b"x-ratelimit-limit-tokens", b"%d" % self.tpm))
+            if self.remaining_tokens is not None:
+                pairs.append((b"x-ratelimit-remaining-tokens", b"%d" % self.remaining_tokens))
+        return pairs
+
     def error(self) -> GatewayError:
         """The 429 for a refusal, with ``Retry-After`` (503 when the counters could not be reached)."""
         assert not self.allowed

@@ -16,11 +16,14 @@ principals (``oci_credentials.py``) are the SDK's signers: ``oci.signer.Signer``
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
+import functools
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,6 +81,8 @@ class OciRequestSigner:
         self._ready_lock: asyncio.Lock | None = None
         self._refreshing: asyncio.Future[None] | None = None
         self._last_refresh = float("-inf")
+        self._date_second = -1
+        self._date_text = ""
 
     @property
     def ready(self) -> bool:
@@ -173,15 +178,114 @@ class OciRequestSigner:
             raise ProviderUnavailable(f"The {self.describe} is not loaded yet; retry in a moment.")
         method = method.upper()
         out = {name.lower(): value for name, value in headers.items()}
-        out["date"] = email.utils.formatdate(self.clock(), usegmt=True)
+        out["date"] = self._date()
         if method in BODY_METHODS:
             body = body or b""
             out.setdefault("content-type", "application/json")
             out["content-length"] = str(len(body))  # the SDK sets it for str bodies only
-        prepared = _Prepared(method, url, out, body)
         with self._lock:
-            credential.sdk(prepared)
-        return prepared.headers
+            sdk = credential.sdk
+            signer = _header_signer(sdk, method in BODY_METHODS)
+            if signer is None:  # a signer of the SDK's that does more than sign: it signs the request itself
+                prepared = _Prepared(method, url, out, body)
+                sdk(prepared)
+                return prepared.headers
+            template, key = signer.signature_template, signer._rsa_private
+        host, path = _target(url)
+        out.setdefault("host", host)
+        if body is not None and method in BODY_METHODS:
+            out.setdefault("x-content-sha256", base64.b64encode(hashlib.sha256(body).digest()).decode())
+        signable = canonical_string(signer.headers, out, method, path, host)
+        signature = key.sign(signable, *_rsa_sha256())
+        out["authorization"] = template % base64.b64encode(signature).decode()
+        return out
+
+    def _date(self) -> str:
+        """The ``date`` header: RFC 7231's format, made once a second."""
+        now = int(self.clock())
+        if now != self._date_second:
+            self._date_text, self._date_second = email.utils.formatdate(now, usegmt=True), now
+        return self._date_text
+
+
+def canonical_string(names: Sequence[str], headers: Mapping[str, str], method: str, path: str, host: str) -> bytes:
+    """The signing string of draft-cavage-http-signatures (§2.3), as Oracle checks it: one ``name: value`` line per
+    signed header, in the signature's order; ``(request-target)`` is the method in lower case and the path with its
+    query. Raises KeyError for a signed header the request lacks."""
+    lines = []
+    for name in names:
+        if name == "(request-target)":
+            lines.append(f"(request-target): {method.lower()} {path}")
+        elif name == "host":
+            lines.append(f"host: {host}")
+        else:
+            lines.append(f"{name}: {headers[name]}")
+    return "\n".join(lines).encode("ascii")
+
+
+@functools.cache
+def _rsa_sha256() -> tuple[Any, Any]:
+    """RSASSA-PKCS1-v1_5 with SHA-256 (``rsa-sha256``), made once; imported only when a provider signs."""
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    return PKCS1v15(), SHA256()
+
+
+_TARGETS: dict[str, tuple[str, str]] = {}
+
+
+def _target(url: str) -> tuple[str, str]:
+    """A URL's host (``netloc``) and path with its query, remembered: a provider calls a handful of URLs."""
+    found = _TARGETS.get(url)
+    if found is None:
+        parts = urlsplit(url)
+        found = (parts.netloc, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        if len(_TARGETS) < 1024:
+            _TARGETS[url] = found
+    return found
+
+
+def _header_signer(sdk: Any, body: bool) -> Any | None:
+    """The SDK signer's own header signer for a request (its key, keyId and list of signed headers, as the SDK
+    keeps them current), or None when the SDK signer must sign the request itself: a class that adds to the
+    request or refreshes its token on every call in ways this module does not know. Instance principals
+    (``X509FederationClientBasedSecurityTokenSigner``) re-read their token on every call: done here only when
+    the federation client's token changed or is about to expire, which is when the SDK's call would change it."""
+    kind: Any = type(sdk)
+    mode = _signing_mode(kind)
+    if mode is None:
+        return None
+    if mode == "federated":
+        container = getattr(sdk.federation_client, "security_token", None)
+        if (
+            container is None
+            or not container.valid_with_jitter()
+            or getattr(sdk, "api_key", None) != f"ST${container.security_token}"
+        ):
+            sdk._reset_signers()
+    signer = getattr(sdk, "_body_signer" if body else "_basic_signer", None)
+    if signer is None or not hasattr(signer, "_rsa_private") or not hasattr(signer, "signature_template"):
+        return None
+    return signer
+
+
+@functools.cache
+def _signing_mode(kind: Any) -> str | None:
+    """How an SDK signer class is signed for: ``plain`` (``AbstractBaseSigner``'s own call), ``federated``
+    (instance principals' call, which re-reads the token first), or None (the class signs itself)."""
+    from oci.auth.signers.security_token_signer import (  # type: ignore[import-untyped]
+        X509FederationClientBasedSecurityTokenSigner as Federated,
+    )
+    from oci.signer import AbstractBaseSigner  # type: ignore[import-untyped]
+
+    sign = getattr(kind, "do_request_sign", None)
+    call = next((c.__dict__["__call__"] for c in kind.__mro__ if "__call__" in c.__dict__), None)
+    if sign is not AbstractBaseSigner.do_request_sign:
+        return None
+    if call is AbstractBaseSigner.__call__:
+        return "plain"
+    return "federated" if call is Federated.__call__ else None
 
 
 def signer_for(config: ProviderConfig) -> OciRequestSigner:
