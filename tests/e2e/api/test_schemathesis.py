@@ -64,11 +64,16 @@ _ends = [float("inf")]
 """When the module's time limit runs out: set as its first test starts."""
 
 
-def _steered(document: dict[str, Any]) -> dict[str, Any]:
+def _steered(document: dict[str, Any], *, kept: bool = False) -> dict[str, Any]:
+    """The document with the models this gateway serves; ``kept``: every created response stored and answered as
+    JSON, so that the walks' links (an id from the body) lead somewhere whatever the dice chose."""
     steered = copy.deepcopy(document)
     schemas = steered["components"]["schemas"]
     for name, models in MODELS.items():
         schemas[name]["properties"]["model"] = {"type": "string", "enum": models}
+    if kept:
+        schemas["ResponseRequest"]["properties"]["store"] = {"type": "boolean", "enum": [True]}
+        schemas["ResponseRequest"]["properties"]["stream"] = {"type": "boolean", "enum": [False]}
     return steered
 
 
@@ -137,7 +142,7 @@ def test_statefully(walk: str, walked: ServerThread) -> None:
     """Positive examples, chained by the document's links: the walks must reach every linked operation with a
     success, every answer below 500 conforms, and a 5xx fails the test."""
     paths, linked = WALKS[walk]
-    schema = schemathesis.openapi.from_dict(_steered(openapi_document()))
+    schema = schemathesis.openapi.from_dict(_steered(openapi_document(), kept=True))
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])
     answered: Counter[tuple[str, int]] = Counter()
 
