@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ocigate.core.asgi import Request
 from ocigate.core.errors import AuthenticationFailed, GatewayError
-from ocigate.governance.keys import KeyRecord, is_virtual_key, visible_prefix
+from ocigate.governance.keys import MISSING, KeyRecord, active, is_virtual_key, visible_prefix
 
 if TYPE_CHECKING:
     from ocigate.governance.service import Governance
@@ -70,7 +70,10 @@ class GatewayAuth:
                 return
             if not is_virtual_key(key):
                 raise AuthenticationFailed(WRONG_KEY)
-            record = await self._governance.cache.authenticate(key)
+            cache = self._governance.cache
+            key_hash = self._governance.hasher.hash(key)
+            found = cache.cached(key_hash)  # a key in use is in the cache: no coroutine to await
+            record = active(found if found is not MISSING else await cache.read(key_hash))
             if admin:
                 raise GatewayError(
                     f"The key {record.display} is a team key; the admin API needs the gateway's master key.",

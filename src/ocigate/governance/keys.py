@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import calendar
 import contextlib
+import enum
 import hashlib
 import hmac
 import logging
@@ -34,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from ocigate.core.bounded import Bounded
 from ocigate.core.errors import AuthenticationFailed, GatewayError
@@ -233,6 +234,31 @@ def period_label(period: BudgetPeriod, now: float) -> str:
     return moment.strftime("m%Y-%m")
 
 
+class _Missing(enum.Enum):
+    """The cache's answer when it does not know a key hash (or knew it too long ago)."""
+
+    MISSING = "missing"
+
+
+MISSING: Final = _Missing.MISSING
+
+
+def active(record: KeyRecord | None, now: float | None = None) -> KeyRecord:
+    """``record`` when it is an active key; :class:`AuthenticationFailed` (401) for none, revoked, expired."""
+    if record is None:
+        raise AuthenticationFailed("The API key presented to the gateway is not valid.")
+    if record.revoked_at is None and record.expires_at is None:
+        return record
+    status = record.status(now)
+    if status != "active":
+        raise AuthenticationFailed(
+            f"The API key {record.display} ('{record.name}') is {status}; ask the gateway's administrator "
+            "for a new one.",
+            code=f"key_{status}",
+        )
+    return record
+
+
 class KeyLookup(Protocol):
     async def get_by_hash(self, key_hash: str) -> KeyRecord | None: ...
 
@@ -297,24 +323,27 @@ class KeyCache:
 
     async def authenticate(self, secret: str, now: float | None = None) -> KeyRecord:
         """The active key for ``secret``; :class:`AuthenticationFailed` (401) for unknown, revoked, expired."""
-        record = await self.lookup(secret)
-        if record is None:
-            raise AuthenticationFailed("The API key presented to the gateway is not valid.")
-        status = record.status(now)
-        if status != "active":
-            raise AuthenticationFailed(
-                f"The API key {record.display} ('{record.name}') is {status}; ask the gateway's administrator "
-                "for a new one.",
-                code=f"key_{status}",
-            )
-        return record
+        key_hash = self._hasher.hash(secret)
+        found = self.cached(key_hash)
+        return active(found if found is not MISSING else await self.read(key_hash), now)
 
     async def lookup(self, secret: str) -> KeyRecord | None:
         """The record for ``secret`` whatever its status; None when no key has that secret."""
         key_hash = self._hasher.hash(secret)
+        found = self.cached(key_hash)
+        return found if found is not MISSING else await self.read(key_hash)
+
+    def cached(self, key_hash: str) -> KeyRecord | None | _Missing:
+        """What the cache knows of a key hash without waiting: its record, None for a wrong secret, or
+        :data:`MISSING` when the store must be read (:meth:`authenticate` does). Every request of a team key
+        asks, so this is a dictionary read and a clock."""
         entry = self._entries.get(key_hash) or self._unknown.get(key_hash)
         if entry is not None and self._clock() - entry.fetched < self._ttl:
             return entry.record
+        return MISSING
+
+    async def read(self, key_hash: str) -> KeyRecord | None:
+        """The store's record of a key hash (one read however many ask at once), cached for ``ttl_s``."""
         pending = self._inflight.get(key_hash)
         if pending is not None:
             return await asyncio.shield(pending)

@@ -107,7 +107,11 @@ class PriceTable:
     def estimate(self, model: str, *, prompt_tokens: int, max_output_tokens: int) -> float:
         """An upper estimate before the request runs, for a budget's reservation."""
         price = self.price(model)
-        return (max(0, prompt_tokens) * price.input + max(0, max_output_tokens) * price.output) / MILLION
+        prompt, output = (
+            (prompt_tokens if prompt_tokens > 0 else 0),
+            (max_output_tokens if max_output_tokens > 0 else 0),
+        )
+        return (prompt * price.input + output * price.output) / MILLION
 
 
 def estimate_prompt_tokens(body_bytes: int) -> int:

@@ -313,9 +313,13 @@ def output_cap(payload: dict[str, Any], model: ModelInfo | None) -> int:
     mapping keeps for the model's family (sanitizing keeps one and renames it; the Responses API maps
     ``max_output_tokens``): the largest of them, at most the model's maximum; ``DEFAULT_MAX_OUTPUT`` when none is
     sent. Reading only one field let a client reserve 1 token while the upstream was asked for 2,500."""
-    asked = [v for f in OUTPUT_FIELDS if isinstance(v := payload.get(f), int) and not isinstance(v, bool) and v > 0]
-    cap = max(asked) if asked else DEFAULT_MAX_OUTPUT
-    return min(cap, model.max_output_tokens) if model is not None else cap
+    cap = 0
+    for name in OUTPUT_FIELDS:  # a loop, not a comprehension: every request of a limited key runs it
+        value = payload.get(name)
+        if type(value) is int and value > cap:  # not bool, a subclass of int
+            cap = value
+    cap = cap or DEFAULT_MAX_OUTPUT
+    return cap if model is None or cap <= model.max_output_tokens else model.max_output_tokens
 
 
 def _where(url: str) -> str:

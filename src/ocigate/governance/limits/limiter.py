@@ -26,7 +26,7 @@ from typing import Protocol
 
 from ocigate.core.ids import next_id
 from ocigate.governance.keys import BudgetPeriod, BudgetUnit, KeyRecord, period_label, period_reset, period_start
-from ocigate.governance.limits.backend import LimitBackend, Plan, Verdict
+from ocigate.governance.limits.backend import NANO, LimitBackend, Plan, Verdict
 from ocigate.governance.limits.decisions import (
     ALLOWED,
     BudgetStatus,
@@ -75,6 +75,9 @@ class Limiter:
         self._last_warning = 0.0
         self._periods: dict[BudgetPeriod, tuple[float, float | None, str]] = {}
         self._settling: set[asyncio.Task[None]] = set()
+        # The in-memory counters (and the limit broker's client, for settling) answer without waiting.
+        self._admit_now: Callable[[Plan], Verdict] | None = getattr(backend, "admit_now", None)
+        self._finish_now: Callable[[Plan, int, int], None] | None = getattr(backend, "finish_now", None)
 
     async def start(self) -> None:
         if self._renewer is None:
@@ -92,31 +95,33 @@ class Limiter:
 
     async def admit(self, record: KeyRecord, *, tokens: int = 0, cost_usd: float = 0.0) -> Decision:
         """``tokens``: the request's estimated tokens (prompt plus expected output), reserved against the key's
-        ``tpm`` and a token budget; ``cost_usd``: its estimated cost, reserved against a USD budget."""
+        ``tpm`` and a token budget; ``cost_usd``: its estimated cost, reserved against a USD budget.
+
+        Every request of a limited key runs this: plans, verdicts and decisions are built positionally (a class
+        called with keywords packs and unpacks a dict each time) and the in-memory counters are asked without a
+        coroutine."""
         if not record.limited:
             return ALLOWED
         now = self._clock()
         budget = record.budget
-        period, budget_limit, budget_cost = "", 0, 0
-        if budget is not None:
-            period = self._period(budget.period, now)[2]
-            budget_limit = to_units(budget.unit, tokens=int(budget.amount), cost_usd=budget.amount)
-            budget_cost = to_units(budget.unit, tokens=max(0, tokens), cost_usd=max(0.0, cost_usd))
-        plan = Plan(
-            key_id=record.id,
-            token=next_id(),
-            rpm=record.rpm or 0,
-            tpm=record.tpm or 0,
-            tokens=max(0, tokens),
-            max_concurrent=record.max_concurrent or 0,
-            budget_period=period,
-            budget_limit=budget_limit,
-            budget_cost=budget_cost,
-            window_s=self._window,
-            lease_s=self._lease,
-        )
+        tokens = max(0, tokens)
+        if budget is None:
+            period, budget_limit, budget_cost, unit = "", 0, 0, None
+        else:
+            known = self._periods.get(budget.period)
+            if known is None or not (known[0] <= now and (known[1] is None or now < known[1])):
+                known = self._period(budget.period, now)
+            period, unit = known[2], budget.unit
+            if unit == "usd":
+                budget_limit, budget_cost = round(budget.amount * NANO), round(max(0.0, cost_usd) * NANO)
+            else:
+                budget_limit, budget_cost = int(budget.amount), tokens
+        rpm, tpm, concurrent = record.rpm or 0, record.tpm or 0, record.max_concurrent or 0
+        plan = Plan(record.id, next_id(), rpm, tpm, tokens, concurrent, period, budget_limit, budget_cost,
+                    self._window, self._lease)  # fmt: skip
         try:
-            verdict = await self._backend.admit(plan)
+            admit_now = self._admit_now
+            verdict = admit_now(plan) if admit_now is not None else await self._backend.admit(plan)
             if verdict.budget_unknown:
                 await self._seed(record, plan.budget_period, now)
                 verdict = await self._backend.admit(plan)
@@ -125,16 +130,10 @@ class Limiter:
         if verdict.budget_unknown:  # pragma: no cover - a counter gone again between seeding and asking
             return self._unreachable(RuntimeError("the budget counter vanished"))
         if verdict.allowed:
-            if plan.max_concurrent:
+            if concurrent:
                 self._leased[plan.token] = plan
-            return Decision(
-                True,
-                Ticket(plan, budget.unit if budget else None),
-                rpm=record.rpm,
-                remaining_requests=verdict.remaining_requests,
-                tpm=record.tpm,
-                remaining_tokens=verdict.remaining_tokens,
-            )
+            return Decision(True, Ticket(plan, unit), None, None, None, "", True, record.rpm,
+                            verdict.remaining_requests, record.tpm, verdict.remaining_tokens)  # fmt: skip
         return self._refusal(record, plan, verdict, now)
 
     @property
@@ -156,7 +155,7 @@ class Limiter:
         settlement = self._settlement(ticket, tokens, cost_usd)
         if settlement is None:
             return
-        finish_now = getattr(self._backend, "finish_now", None)  # in memory, or a broker's call that needs no answer
+        finish_now = self._finish_now  # in memory, or a broker's call that needs no answer
         if finish_now is not None:
             finish_now(*settlement)
             return
@@ -171,9 +170,9 @@ class Limiter:
         ticket.finished = True
         plan = ticket.plan
         self._leased.pop(plan.token, None)
-        spend_delta = 0
-        if ticket.unit is not None:
-            spend_delta = to_units(ticket.unit, tokens=tokens, cost_usd=cost_usd) - plan.budget_cost
+        unit, spend_delta = ticket.unit, 0
+        if unit is not None:
+            spend_delta = (round(cost_usd * NANO) if unit == "usd" else tokens) - plan.budget_cost  # to_units, inline
         tokens_delta = tokens - plan.tokens if plan.tpm else 0
         if not (plan.max_concurrent or tokens_delta or spend_delta):
             return None  # a key with only a request rate: no round trip

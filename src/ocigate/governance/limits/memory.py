@@ -42,57 +42,68 @@ class MemoryBackend:
         return state
 
     async def admit(self, plan: Plan) -> Verdict:
+        return self.admit_now(plan)
+
+    def admit_now(self, plan: Plan) -> Verdict:
+        """:meth:`admit` without a coroutine: nothing here waits (``Limiter.admit`` calls it directly). Verdicts
+        are built positionally: a class called with keywords packs and unpacks a dict on every request."""
         now = self._clock()
-        state = self._state(plan.key_id)
+        state = self._keys.get(plan.key_id)
+        if state is None:
+            state = self._keys[plan.key_id] = _KeyState()
         spent: int | None = None
         if plan.budget_limit > 0:
             spent = self._budget(state, plan.budget_period)
             if spent is None:
-                return Verdict(False, budget_unknown=True)
+                return Verdict(False, None, 0.0, None, None, None, True)
             if spent + plan.budget_cost > plan.budget_limit:
-                return Verdict(False, "budget", budget_spent=spent)
+                return Verdict(False, "budget", 0.0, None, None, spent)
+        rpm, tpm, window = plan.rpm, plan.tpm, plan.window_s
         requests = state.requests
-        if plan.rpm > 0:
-            while requests and requests[0] <= now - plan.window_s:
+        if rpm > 0:
+            while requests and requests[0] <= now - window:
                 requests.popleft()
-            if len(requests) >= plan.rpm:
-                return Verdict(False, "rpm", requests[0] + plan.window_s - now, remaining_requests=0)
+            if len(requests) >= rpm:
+                return Verdict(False, "rpm", requests[0] + window - now, 0)
         used = 0
         second = math.floor(now)
-        if plan.tpm > 0:
-            first = second - int(plan.window_s) + 1
+        if tpm > 0:
+            first = second - int(window) + 1
             buckets = state.tokens
             while buckets:
                 oldest = next(iter(buckets))
                 if oldest >= first:
                     break
                 state.tokens_total -= buckets.pop(oldest)
-            used = max(0, state.tokens_total)
-            if used > 0 and used + plan.tokens > plan.tpm:
-                return Verdict(False, "tpm", _tokens_retry(state.tokens, used, plan, now), remaining_tokens=0)
-        if plan.max_concurrent > 0 and len(state.leases) >= plan.max_concurrent:
+            used = state.tokens_total if state.tokens_total > 0 else 0
+            if used > 0 and used + plan.tokens > tpm:
+                return Verdict(False, "tpm", _tokens_retry(state.tokens, used, plan, now), None, 0)
+        concurrent = plan.max_concurrent
+        leases = state.leases
+        if concurrent > 0 and len(leases) >= concurrent:
             # Leases of processes that died holding them matter only when the key is at its limit.
-            for token in [t for t, expiry in state.leases.items() if expiry <= now]:
-                del state.leases[token]
-            if len(state.leases) >= plan.max_concurrent:
+            for token in [t for t, expiry in leases.items() if expiry <= now]:
+                del leases[token]
+            if len(leases) >= concurrent:
                 return Verdict(False, "concurrency", 1.0)
         # Every check passed: record the request everywhere.
-        if plan.rpm > 0:
+        remaining_requests = remaining_tokens = None
+        if rpm > 0:
             requests.append(now)
-        if plan.tpm > 0 and plan.tokens:
-            state.tokens[second] = state.tokens.get(second, 0) + plan.tokens
-            state.tokens_total += plan.tokens
-        if plan.max_concurrent > 0:
-            state.leases[plan.token] = now + plan.lease_s
+            remaining_requests = rpm - len(requests)
+        if tpm > 0:
+            if plan.tokens:
+                buckets = state.tokens
+                buckets[second] = buckets.get(second, 0) + plan.tokens
+                state.tokens_total += plan.tokens
+            left = tpm - used - plan.tokens
+            remaining_tokens = left if left > 0 else 0
+        if concurrent > 0:
+            leases[plan.token] = now + plan.lease_s
         if spent is not None:
             spent += plan.budget_cost
             state.budgets[plan.budget_period] = (spent, state.budgets[plan.budget_period][1])
-        return Verdict(
-            True,
-            remaining_requests=plan.rpm - len(requests) if plan.rpm > 0 else None,
-            remaining_tokens=max(0, plan.tpm - used - plan.tokens) if plan.tpm > 0 else None,
-            budget_spent=spent,
-        )
+        return Verdict(True, None, 0.0, remaining_requests, remaining_tokens, spent)
 
     async def finish(self, plan: Plan, *, tokens_delta: int, spend_delta: int) -> None:
         self.finish_now(plan, tokens_delta, spend_delta)
@@ -100,13 +111,14 @@ class MemoryBackend:
     def finish_now(self, plan: Plan, tokens_delta: int, spend_delta: int) -> None:
         """:meth:`finish` without a coroutine: nothing here waits (``Limiter.finish_soon`` settles inline)."""
         state = self._state(plan.key_id)
-        if plan.tpm > 0 and tokens_delta:
+        if tokens_delta and plan.tpm > 0:
             second = math.floor(self._clock())
-            state.tokens[second] = state.tokens.get(second, 0) + tokens_delta
+            buckets = state.tokens
+            buckets[second] = buckets.get(second, 0) + tokens_delta
             state.tokens_total += tokens_delta
         if plan.max_concurrent > 0:
             state.leases.pop(plan.token, None)
-        if plan.budget_limit > 0 and spend_delta:
+        if spend_delta and plan.budget_limit > 0:
             counter = state.budgets.get(plan.budget_period)
             if counter is not None:
                 state.budgets[plan.budget_period] = (counter[0] + spend_delta, counter[1])
