@@ -124,15 +124,14 @@ class KeyRecord:
     revoked_at: float | None = None
     created_at: float = 0.0
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    display: str = field(init=False, repr=False, compare=False)
+    """How logs and lists name the key: ``ogk-AbCdEfGh…``."""
+    limited: bool = field(init=False, repr=False, compare=False)
+    """Whether any limit or budget applies. Both are read on every request of the key: worked out once here."""
 
-    @property
-    def display(self) -> str:
-        """How logs and lists name the key: ``ogk-AbCdEfGh…``."""
-        return f"{KEY_SCHEME}{self.prefix}…"
-
-    @property
-    def limited(self) -> bool:
-        return bool(self.rpm or self.tpm or self.max_concurrent or self.budget)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "display", f"{KEY_SCHEME}{self.prefix}…")
+        object.__setattr__(self, "limited", bool(self.rpm or self.tpm or self.max_concurrent or self.budget))
 
     def status(self, now: float | None = None) -> KeyStatus:
         if self.revoked_at is not None:

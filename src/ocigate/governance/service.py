@@ -223,7 +223,10 @@ class Governance:
             prompt = estimate_prompt_tokens(size)
             output = 0 if endpoint in ("embeddings", "rerank") else output_cap(payload, find_model(model))
             cost = self.prices.estimate(model, prompt_tokens=prompt, max_output_tokens=output)
-            decision = await self.limiter.admit(key, tokens=prompt + output, cost_usd=cost)
+            limiter = self.limiter
+            decision = limiter.admit_now(key, prompt + output, cost) or await limiter.admit(
+                key, tokens=prompt + output, cost_usd=cost
+            )
             if not decision.allowed:
                 meter.failed(429 if decision.limit else 503)
                 raise decision.error()

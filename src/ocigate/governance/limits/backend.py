@@ -37,8 +37,9 @@ class Plan:
     """What one request asks of one key's counters; zero means "no such limit"."""
 
     key_id: str
-    token: str
-    """Unique per request: its entry in the request log and its concurrency lease."""
+    token: str | int
+    """Unique per request: its entry in the request log and its concurrency lease (among every process that shares
+    the counters: an int from a counter for one process's own, ``next_id()`` where they are shared)."""
     rpm: int = 0
     tpm: int = 0
     tokens: int = 0
@@ -51,6 +52,14 @@ class Plan:
     """Estimated cost in budget units, reserved against ``budget_limit``."""
     window_s: float = 60.0
     lease_s: float = 60.0
+    unit: Literal["usd", "tokens"] | None = None
+    """The budget's unit (how a settlement's real cost is counted); None: no budget. Not sent to the counters."""
+    finished: bool = False
+    """Settled already (an admitted plan is its request's ticket: ``Limiter.finish`` takes it once)."""
+    remaining_requests: int | None = None
+    remaining_tokens: int | None = None
+    """What the in-memory counters leave the key after admitting this request (``MemoryBackend.admit_now``
+    writes them here rather than into a :class:`Verdict`: one object fewer per request)."""
 
 
 @dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x

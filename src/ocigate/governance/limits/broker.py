@@ -101,7 +101,7 @@ class _Worker(asyncio.Protocol):
     broker: LimitBroker
     transport: asyncio.Transport | None = None
     buffer: bytearray = field(default_factory=bytearray)
-    leases: dict[str, Plan] = field(default_factory=dict)
+    leases: dict[str | int, Plan] = field(default_factory=dict)
     """The concurrency leases this worker holds: given back if it goes."""
     out: list[bytes] = field(default_factory=list)
 

@@ -20,13 +20,9 @@ _CODES: dict[LimitName, str] = {
 }
 
 
-@dataclass(slots=True)
-class Ticket:
-    """An admitted request's claim on its key's counters; pass it to ``Limiter.finish`` exactly once."""
-
-    plan: Plan
-    unit: BudgetUnit | None
-    finished: bool = False
+Ticket = Plan
+"""An admitted request's claim on its key's counters, which is its plan (one object fewer per request); pass it
+to ``Limiter.finish`` exactly once."""
 
 
 @dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x
@@ -69,16 +65,17 @@ class Decision:
 
     def header_pairs(self) -> list[tuple[bytes, bytes]]:
         """:meth:`headers` as an answer's header pairs: built directly for an admitted request (every answer to a
-        limited key carries them), through :meth:`headers` otherwise."""
+        limited key carries them; the limits' own pairs made once per value), through :meth:`headers` otherwise."""
         if not self.allowed:
             return [(name.encode(), value.encode()) for name, value in self.headers().items()]
         pairs: list[tuple[bytes, bytes]] = []
-        if self.rpm is not None:
-            pairs.append((b"x-ratelimit-limit-requests", b"%d" % self.rpm))
+        rpm, tpm = self.rpm, self.tpm
+        if rpm is not None:
+            pairs.append(_LIMIT_REQUESTS.get(rpm) or _limit_pair(_LIMIT_REQUESTS, b"x-ratelimit-limit-requests", rpm))
             if self.remaining_requests is not None:
                 pairs.append((b"x-ratelimit-remaining-requests", b"%d" % self.remaining_requests))
-        if self.tpm is not None:
-            pairs.append((b"x-ratelimit-limit-tokens", b"%d" % self.tpm))
+        if tpm is not None:
+            pairs.append(_LIMIT_TOKENS.get(tpm) or _limit_pair(_LIMIT_TOKENS, b"x-ratelimit-limit-tokens", tpm))
             if self.remaining_tokens is not None:
                 pairs.append((b"x-ratelimit-remaining-tokens", b"%d" % self.remaining_tokens))
         return pairs
@@ -100,6 +97,18 @@ class Decision:
 
 
 ALLOWED = Decision(True)
+
+# The ``x-ratelimit-limit-*`` pairs by limit: a handful of values, set by administrators.
+_LIMIT_REQUESTS: dict[int, tuple[bytes, bytes]] = {}
+_LIMIT_TOKENS: dict[int, tuple[bytes, bytes]] = {}
+_LIMIT_PAIRS_KEPT = 1024
+
+
+def _limit_pair(memo: dict[int, tuple[bytes, bytes]], name: bytes, value: int) -> tuple[bytes, bytes]:
+    pair = (name, b"%d" % value)
+    if len(memo) < _LIMIT_PAIRS_KEPT:
+        memo[value] = pair
+    return pair
 
 
 @dataclass(frozen=True, slots=True)

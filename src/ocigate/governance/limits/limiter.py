@@ -69,14 +69,15 @@ class Limiter:
         self._lease = lease_s
         self._fail_open = fail_open
         self._clock = clock
-        self._leased: dict[str, Plan] = {}
+        self._leased: dict[str | int, Plan] = {}
         self._seeding: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._renewer: asyncio.Task[None] | None = None
         self._last_warning = 0.0
         self._periods: dict[BudgetPeriod, tuple[float, float | None, str]] = {}
         self._settling: set[asyncio.Task[None]] = set()
         # The in-memory counters (and the limit broker's client, for settling) answer without waiting.
-        self._admit_now: Callable[[Plan], Verdict] | None = getattr(backend, "admit_now", None)
+        self._admit_now: Callable[[Plan], Verdict | None] | None = getattr(backend, "admit_now", None)
+        self._new_token: Callable[[], str | int] = getattr(backend, "new_token", next_id)
         self._finish_now: Callable[[Plan, int, int], None] | None = getattr(backend, "finish_now", None)
 
     async def start(self) -> None:
@@ -95,16 +96,49 @@ class Limiter:
 
     async def admit(self, record: KeyRecord, *, tokens: int = 0, cost_usd: float = 0.0) -> Decision:
         """``tokens``: the request's estimated tokens (prompt plus expected output), reserved against the key's
-        ``tpm`` and a token budget; ``cost_usd``: its estimated cost, reserved against a USD budget.
+        ``tpm`` and a token budget; ``cost_usd``: its estimated cost, reserved against a USD budget."""
+        decision = self.admit_now(record, tokens, cost_usd)
+        if decision is not None:
+            return decision
+        now = self._clock()
+        plan = self._plan(record, tokens, cost_usd, now)
+        try:
+            verdict = await self._backend.admit(plan)
+            if verdict.budget_unknown:
+                await self._seed(record, plan.budget_period, now)
+                verdict = await self._backend.admit(plan)
+        except Exception as exc:  # noqa: BLE001 - Redis down: fail open (or closed) by policy
+            return self._unreachable(exc)
+        if verdict.budget_unknown:  # pragma: no cover - a counter gone again between seeding and asking
+            return self._unreachable(RuntimeError("the budget counter vanished"))
+        return self._decided(record, plan, verdict, now)
 
-        Every request of a limited key runs this: plans, verdicts and decisions are built positionally (a class
-        called with keywords packs and unpacks a dict each time) and the in-memory counters are asked without a
-        coroutine."""
+    def admit_now(self, record: KeyRecord, tokens: int, cost_usd: float) -> Decision | None:
+        """:meth:`admit` without waiting, where the counters answer at once (in memory) and the key's budget
+        counter exists; None: ask :meth:`admit`. Every request of a limited key comes here first."""
         if not record.limited:
             return ALLOWED
+        admit_now = self._admit_now
+        if admit_now is None:
+            return None
         now = self._clock()
+        plan = self._plan(record, tokens, cost_usd, now)
+        try:
+            verdict = admit_now(plan)
+        except Exception as exc:  # noqa: BLE001 - by policy, as for Redis
+            return self._unreachable(exc)
+        if verdict is None:  # admitted
+            if plan.max_concurrent:
+                self._leased[plan.token] = plan
+            return Decision(True, plan, None, None, None, "", True, record.rpm, plan.remaining_requests,
+                            record.tpm, plan.remaining_tokens)  # fmt: skip
+        return None if verdict.budget_unknown else self._decided(record, plan, verdict, now)
+
+    def _plan(self, record: KeyRecord, tokens: int, cost_usd: float, now: float) -> Plan:
+        """What the request asks of the key's counters. Built positionally: a class called with keywords packs
+        and unpacks a dict each time."""
         budget = record.budget
-        tokens = max(0, tokens)
+        tokens = tokens if tokens > 0 else 0
         if budget is None:
             period, budget_limit, budget_cost, unit = "", 0, 0, None
         else:
@@ -113,28 +147,19 @@ class Limiter:
                 known = self._period(budget.period, now)
             period, unit = known[2], budget.unit
             if unit == "usd":
-                budget_limit, budget_cost = round(budget.amount * NANO), round(max(0.0, cost_usd) * NANO)
+                budget_limit, budget_cost = round(budget.amount * NANO), round(cost_usd * NANO) if cost_usd > 0 else 0
             else:
                 budget_limit, budget_cost = int(budget.amount), tokens
-        rpm, tpm, concurrent = record.rpm or 0, record.tpm or 0, record.max_concurrent or 0
-        plan = Plan(record.id, next_id(), rpm, tpm, tokens, concurrent, period, budget_limit, budget_cost,
-                    self._window, self._lease)  # fmt: skip
-        try:
-            admit_now = self._admit_now
-            verdict = admit_now(plan) if admit_now is not None else await self._backend.admit(plan)
-            if verdict.budget_unknown:
-                await self._seed(record, plan.budget_period, now)
-                verdict = await self._backend.admit(plan)
-        except Exception as exc:  # noqa: BLE001 - Redis down: fail open (or closed) by policy
-            return self._unreachable(exc)
-        if verdict.budget_unknown:  # pragma: no cover - a counter gone again between seeding and asking
-            return self._unreachable(RuntimeError("the budget counter vanished"))
-        if verdict.allowed:
-            if concurrent:
-                self._leased[plan.token] = plan
-            return Decision(True, Ticket(plan, unit), None, None, None, "", True, record.rpm,
-                            verdict.remaining_requests, record.tpm, verdict.remaining_tokens)  # fmt: skip
-        return self._refusal(record, plan, verdict, now)
+        return Plan(record.id, self._new_token(), record.rpm or 0, record.tpm or 0, tokens, record.max_concurrent or 0,
+                    period, budget_limit, budget_cost, self._window, self._lease, unit)  # fmt: skip
+
+    def _decided(self, record: KeyRecord, plan: Plan, verdict: Verdict, now: float) -> Decision:
+        if not verdict.allowed:
+            return self._refusal(record, plan, verdict, now)
+        if plan.max_concurrent:
+            self._leased[plan.token] = plan
+        return Decision(True, plan, None, None, None, "", True, record.rpm, verdict.remaining_requests,
+                        record.tpm, verdict.remaining_tokens)  # fmt: skip
 
     @property
     def leased(self) -> int:
@@ -168,7 +193,7 @@ class Limiter:
         if ticket is None or ticket.finished:
             return None
         ticket.finished = True
-        plan = ticket.plan
+        plan = ticket
         self._leased.pop(plan.token, None)
         unit, spend_delta = ticket.unit, 0
         if unit is not None:

@@ -6,6 +6,7 @@ just as the Lua script makes it in Redis.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import deque
@@ -16,6 +17,13 @@ from ocigate.governance.limits.backend import Plan, Verdict
 
 
 @dataclass(slots=True)
+class _Budget:
+    spent: int
+    expires_at: float | None
+    """Wall-clock time after which the counter is forgotten."""
+
+
+@dataclass(slots=True)
 class _KeyState:
     requests: deque[float] = field(default_factory=deque)
     """Admission times, oldest first."""
@@ -23,10 +31,10 @@ class _KeyState:
     """Tokens per one-second bucket, oldest first (buckets are added as time goes on)."""
     tokens_total: int = 0
     """The sum of ``tokens``, kept as they change rather than summed on every request."""
-    leases: dict[str, float] = field(default_factory=dict)
+    leases: dict[str | int, float] = field(default_factory=dict)
     """Lease token -> expiry."""
-    budgets: dict[str, tuple[int, float | None]] = field(default_factory=dict)
-    """Period -> (spent, wall-clock time after which the counter is forgotten)."""
+    budgets: dict[str, _Budget] = field(default_factory=dict)
+    """Period -> its counter."""
 
 
 class MemoryBackend:
@@ -34,6 +42,8 @@ class MemoryBackend:
         self._clock = clock
         self._wall = wall
         self._keys: dict[str, _KeyState] = {}
+        self.new_token: Callable[[], str | int] = itertools.count(1).__next__
+        """Plans' tokens (``Limiter`` asks): this process's counters only, so a number unique here will do."""
 
     def _state(self, key_id: str) -> _KeyState:
         state = self._keys.get(key_id)
@@ -42,22 +52,28 @@ class MemoryBackend:
         return state
 
     async def admit(self, plan: Plan) -> Verdict:
-        return self.admit_now(plan)
+        verdict = self.admit_now(plan)
+        if verdict is not None:
+            return verdict
+        budget = self._budget(self._state(plan.key_id), plan.budget_period) if plan.budget_limit > 0 else None
+        spent = None if budget is None else budget.spent
+        return Verdict(True, None, 0.0, plan.remaining_requests, plan.remaining_tokens, spent)
 
-    def admit_now(self, plan: Plan) -> Verdict:
-        """:meth:`admit` without a coroutine: nothing here waits (``Limiter.admit`` calls it directly). Verdicts
+    def admit_now(self, plan: Plan) -> Verdict | None:
+        """:meth:`admit` without a coroutine (nothing here waits; ``Limiter.admit_now`` calls it directly): None
+        when the request is admitted, what it leaves of the limits written into ``plan``; else why not. Verdicts
         are built positionally: a class called with keywords packs and unpacks a dict on every request."""
         now = self._clock()
         state = self._keys.get(plan.key_id)
         if state is None:
             state = self._keys[plan.key_id] = _KeyState()
-        spent: int | None = None
+        budget: _Budget | None = None
         if plan.budget_limit > 0:
-            spent = self._budget(state, plan.budget_period)
-            if spent is None:
+            budget = self._budget(state, plan.budget_period)
+            if budget is None:
                 return Verdict(False, None, 0.0, None, None, None, True)
-            if spent + plan.budget_cost > plan.budget_limit:
-                return Verdict(False, "budget", 0.0, None, None, spent)
+            if budget.spent + plan.budget_cost > plan.budget_limit:
+                return Verdict(False, "budget", 0.0, None, None, budget.spent)
         rpm, tpm, window = plan.rpm, plan.tpm, plan.window_s
         requests = state.requests
         if rpm > 0:
@@ -87,30 +103,30 @@ class MemoryBackend:
             if len(leases) >= concurrent:
                 return Verdict(False, "concurrency", 1.0)
         # Every check passed: record the request everywhere.
-        remaining_requests = remaining_tokens = None
         if rpm > 0:
             requests.append(now)
-            remaining_requests = rpm - len(requests)
+            plan.remaining_requests = rpm - len(requests)
         if tpm > 0:
             if plan.tokens:
                 buckets = state.tokens
                 buckets[second] = buckets.get(second, 0) + plan.tokens
                 state.tokens_total += plan.tokens
             left = tpm - used - plan.tokens
-            remaining_tokens = left if left > 0 else 0
+            plan.remaining_tokens = left if left > 0 else 0
         if concurrent > 0:
             leases[plan.token] = now + plan.lease_s
-        if spent is not None:
-            spent += plan.budget_cost
-            state.budgets[plan.budget_period] = (spent, state.budgets[plan.budget_period][1])
-        return Verdict(True, None, 0.0, remaining_requests, remaining_tokens, spent)
+        if budget is not None:
+            budget.spent += plan.budget_cost
+        return None
 
     async def finish(self, plan: Plan, *, tokens_delta: int, spend_delta: int) -> None:
         self.finish_now(plan, tokens_delta, spend_delta)
 
     def finish_now(self, plan: Plan, tokens_delta: int, spend_delta: int) -> None:
         """:meth:`finish` without a coroutine: nothing here waits (``Limiter.finish_soon`` settles inline)."""
-        state = self._state(plan.key_id)
+        state = self._keys.get(plan.key_id)
+        if state is None:  # the key's counters were reset since: nothing of this request is counted any more
+            return
         if tokens_delta and plan.tpm > 0:
             second = math.floor(self._clock())
             buckets = state.tokens
@@ -119,9 +135,9 @@ class MemoryBackend:
         if plan.max_concurrent > 0:
             state.leases.pop(plan.token, None)
         if spend_delta and plan.budget_limit > 0:
-            counter = state.budgets.get(plan.budget_period)
-            if counter is not None:
-                state.budgets[plan.budget_period] = (counter[0] + spend_delta, counter[1])
+            budget = state.budgets.get(plan.budget_period)
+            if budget is not None:
+                budget.spent += spend_delta
 
     async def renew(self, plans: Sequence[Plan]) -> None:
         now = self._clock()
@@ -131,12 +147,13 @@ class MemoryBackend:
                 leases[plan.token] = now + plan.lease_s
 
     async def seed_budget(self, key_id: str, period: str, spent: int, expires_at: float | None) -> None:
-        budgets = self._state(key_id).budgets
-        if self._budget(self._state(key_id), period) is None:
-            budgets[period] = (spent, expires_at)
+        state = self._state(key_id)
+        if self._budget(state, period) is None:
+            state.budgets[period] = _Budget(spent, expires_at)
 
     async def budget_spent(self, key_id: str, period: str) -> int | None:
-        return self._budget(self._state(key_id), period)
+        budget = self._budget(self._state(key_id), period)
+        return None if budget is None else budget.spent
 
     async def reset(self, key_id: str) -> None:
         self._keys.pop(key_id, None)
@@ -144,15 +161,12 @@ class MemoryBackend:
     async def close(self) -> None:
         self._keys.clear()
 
-    def _budget(self, state: _KeyState, period: str) -> int | None:
-        counter = state.budgets.get(period)
-        if counter is None:
-            return None
-        spent, expires_at = counter
-        if expires_at is not None and self._wall() >= expires_at:
+    def _budget(self, state: _KeyState, period: str) -> _Budget | None:
+        budget = state.budgets.get(period)
+        if budget is not None and budget.expires_at is not None and self._wall() >= budget.expires_at:
             del state.budgets[period]
             return None
-        return spent
+        return budget
 
 
 def _tokens_retry(buckets: dict[int, int], used: int, plan: Plan, now: float) -> float:

@@ -214,7 +214,7 @@ class RedisBackend:
         await self._run("finish", keys, [plan.token, tokens, spend, int(plan.window_s * 1000)])
 
     async def renew(self, plans: Sequence[Plan]) -> None:
-        by_key: dict[tuple[str, float], list[str]] = defaultdict(list)
+        by_key: dict[tuple[str, float], list[str | int]] = defaultdict(list)
         for plan in plans:
             by_key[(plan.key_id, plan.lease_s)].append(plan.token)
         await asyncio.gather(
