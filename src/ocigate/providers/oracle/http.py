@@ -13,7 +13,7 @@ expired between two refreshes, or a key rotated on disk, and the request was nev
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 
 import aiohttp
 
@@ -34,20 +34,21 @@ class SignedHttp:
         body: bytes | None,
         headers: Mapping[str, str],
         timeout: aiohttp.ClientTimeout,
+        *,
+        ready: bool = False,
     ) -> aiohttp.ClientResponse:
-        """The response, unread: the caller reads and releases it."""
-
-        def send() -> Awaitable[aiohttp.ClientResponse]:
-            # Signed at each call: the second signature carries the refreshed credentials.
-            signed = self.signer.sign(method, url, headers, body)
-            return self._session.request(
-                method, url, data=body, headers=signed, timeout=timeout, **self._wire.options(url)
-            )
-
-        await self.signer.ensure_ready()
-        response = await send()
+        """The response, unread: the caller reads and releases it. ``ready``: the caller has just awaited the
+        signer's ``ensure_ready`` (it is not awaited twice)."""
+        signer = self.signer
+        if not ready:
+            await signer.ensure_ready()
+        options = self._wire.options(url)
+        # Signed at each attempt: the second signature carries the refreshed credentials.
+        signed = signer.sign(method, url, headers, body)
+        response = await self._session.request(method, url, data=body, headers=signed, timeout=timeout, **options)
         if response.status != 401:
             return response
         response.release()
-        await self.signer.refresh_async()
-        return await send()
+        await signer.refresh_async()
+        signed = signer.sign(method, url, headers, body)
+        return await self._session.request(method, url, data=body, headers=signed, timeout=timeout, **options)

@@ -12,7 +12,6 @@ the answers translated back; this module only picks the serving mode and the com
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Mapping
 
@@ -22,6 +21,7 @@ import orjson
 from ocigate.catalog.models import ModelInfo, find_model
 from ocigate.config.settings import ProviderConfig
 from ocigate.core.errors import InvalidRequest, NotFound, ProviderUnavailable, UpstreamError
+from ocigate.core.ids import next_id
 from ocigate.core.propagation import with_trace
 from ocigate.core.types import JSON
 from ocigate.providers.base import ListedModel, UpstreamReply
@@ -44,6 +44,8 @@ from ocigate.translate.oracle.stream import OciStreamTranslator
 API = "/20231130/actions/"
 _JSON = {"content-type": "application/json", "accept": "application/json"}
 _SSE = {"content-type": "application/json", "accept": "text/event-stream"}
+_OPERATIONS = {"chat": "chat/completions", "embedText": "embeddings"}  # the rest is rerankText
+_MAX_TARGETS = 256  # the models a provider is asked for are few; a client may name any
 
 
 class OciNativeProvider(HttpProvider):
@@ -64,6 +66,7 @@ class OciNativeProvider(HttpProvider):
         self._stream_timeout = stream_timeout or aiohttp.ClientTimeout(total=None, connect=10, sock_read=600)
         self._dedicated = {d.name: d for d in config.dedicated}
         self._names: dict[str, str] = {}  # model OCID → name, from discovery, to pick the API format
+        self._targets: dict[str, tuple[ServingMode, str, ModelInfo | None]] = {}  # _target's answers, by model
 
     def _context(self, model: str, operation: str = "chat/completions") -> UpstreamContext:
         signer = self.signer
@@ -83,6 +86,10 @@ class OciNativeProvider(HttpProvider):
     async def _compartment(self) -> str:
         if self.signer is not None:
             await self.signer.ensure_ready()
+        return self._ready_compartment()
+
+    def _ready_compartment(self) -> str:
+        """The compartment, once the signer is ready (its principal may say which)."""
         compartment = self._config.compartment_id or (self.signer.default_compartment if self.signer else None)
         if not compartment:
             raise ProviderUnavailable(
@@ -93,33 +100,42 @@ class OciNativeProvider(HttpProvider):
 
     def _target(self, model: str) -> tuple[ServingMode, str, ModelInfo | None]:
         """The serving mode, the model family's name (it picks the API format) and its catalogue entry."""
-        dedicated = self._dedicated.get(model)
-        if dedicated is not None:
-            family = dedicated.model or model
-            return ServingMode.dedicated(dedicated.endpoint), family, find_model(family)
-        family = self._names.get(model, model)
-        return ServingMode.for_target(model), family, find_model(family)
+        found = self._targets.get(model)
+        if found is None:
+            dedicated = self._dedicated.get(model)
+            if dedicated is not None:
+                family = dedicated.model or model
+                found = ServingMode.dedicated(dedicated.endpoint), family, find_model(family)
+            else:
+                family = self._names.get(model, model)
+                found = ServingMode.for_target(model), family, find_model(family)
+            if len(self._targets) >= _MAX_TARGETS:
+                self._targets.clear()
+            self._targets[model] = found
+        return found
 
     async def _post(self, path: str, details: JSON, model: str, *, stream: bool = False) -> aiohttp.ClientResponse:
+        """The answer to a POST of ``details``, unread. The signer is ready (``_compartment`` made it so)."""
         url = self.base_url + API + path
         body = orjson.dumps(details)
         timeout = self._stream_timeout if stream else self._timeout
         headers = with_trace(_SSE if stream else _JSON)
-        operation = {"chat": "chat/completions", "embedText": "embeddings"}.get(path, "rerank")
         try:
             if self._signed is not None:
-                response = await self._signed.request("POST", url, body, headers, timeout)
+                response = await self._signed.request("POST", url, body, headers, timeout, ready=True)
             else:
                 response = await self._session.post(
                     url, data=body, headers={**headers, **self._bearer}, timeout=timeout, **self._wire.options(url)
                 )
         except TimeoutError as exc:
+            operation = _OPERATIONS.get(path, "rerank")
             raise connection_error(self._context(model, operation), "no answer in time", timeout=True) from exc
         except CONNECTION_ERRORS as exc:
+            operation = _OPERATIONS.get(path, "rerank")
             raise connection_error(self._context(model, operation), unreachable(exc)) from exc
         if response.status >= 400:
             data = await read_error_body(response)
-            raise self._error(response.status, data, response.headers, model, operation)
+            raise self._error(response.status, data, response.headers, model, _OPERATIONS.get(path, "rerank"))
         return response
 
     def _error(self, status: int, data: bytes, headers: Mapping[str, str], model: str, operation: str) -> UpstreamError:
@@ -138,7 +154,7 @@ class OciNativeProvider(HttpProvider):
             raw = orjson.loads(data)
         except orjson.JSONDecodeError:
             raw = None
-        if not isinstance(raw, dict):
+        if type(raw) is not dict:
             raise UpstreamError(
                 f"Oracle answered with something that is not a JSON object: {data[:200]!r}",
                 status=502,
@@ -149,7 +165,9 @@ class OciNativeProvider(HttpProvider):
 
     async def send(self, path: str, body: bytes, *, model: str) -> UpstreamReply:
         payload = orjson.loads(body)
-        compartment = await self._compartment()
+        if self.signer is not None:
+            await self.signer.ensure_ready()
+        compartment = self._ready_compartment()
         serving, family, info = self._target(model)
         public = str(payload.get("model") or model)
         if path == "chat/completions":
@@ -158,7 +176,7 @@ class OciNativeProvider(HttpProvider):
             )
             raw, request_id = await self._json("chat", details, model)
             answer = from_oci_chat_response(
-                raw, model=public, completion_id="chatcmpl-" + secrets.token_hex(12), created=int(time.time())
+                raw, model=public, completion_id="chatcmpl-" + next_id(), created=int(time.time())
             )
         elif path == "embeddings":
             bodies = to_oci_embed_requests(payload, model_id=family, compartment_id=compartment, serving=serving)
@@ -191,7 +209,7 @@ class OciNativeProvider(HttpProvider):
         translator = OciStreamTranslator(
             api_format_for(info, family),
             model=str(payload.get("model") or model),
-            completion_id="chatcmpl-" + secrets.token_hex(12),
+            completion_id="chatcmpl-" + next_id(),
             created=int(time.time()),
             include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         )
@@ -211,4 +229,5 @@ class OciNativeProvider(HttpProvider):
             return None
         models = await self._list_catalogue(await self._compartment(), self._timeout)
         self._names = {m.ocid: m.id for m in models if m.ocid}
+        self._targets.clear()
         return models

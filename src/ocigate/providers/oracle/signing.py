@@ -16,14 +16,15 @@ principals (``oci_credentials.py``) are the SDK's signers: ``oci.signer.Signer``
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.utils
 import functools
-import hashlib
 import logging
+import operator
 import threading
 import time
+from binascii import b2a_base64
 from collections.abc import Callable, Mapping, Sequence
+from hashlib import sha256
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,6 +84,7 @@ class OciRequestSigner:
         self._last_refresh = float("-inf")
         self._date_second = -1
         self._date_text = ""
+        self._plans: dict[tuple[str, str], _Plan] = {}  # by method and URL
 
     @property
     def ready(self) -> bool:
@@ -177,27 +179,35 @@ class OciRequestSigner:
         if credential is None:
             raise ProviderUnavailable(f"The {self.describe} is not loaded yet; retry in a moment.")
         method = method.upper()
-        out = {name.lower(): value for name, value in headers.items()}
+        out: dict[str, str] = {}
+        for name, value in headers.items():
+            out[name.lower()] = value
         out["date"] = self._date()
-        if method in BODY_METHODS:
+        with_body = method in BODY_METHODS
+        if with_body:
             body = body or b""
             out.setdefault("content-type", "application/json")
             out["content-length"] = str(len(body))  # the SDK sets it for str bodies only
         with self._lock:
             sdk = credential.sdk
-            signer = _header_signer(sdk, method in BODY_METHODS)
+            signer = _header_signer(sdk, with_body)
             if signer is None:  # a signer of the SDK's that does more than sign: it signs the request itself
                 prepared = _Prepared(method, url, out, body)
                 sdk(prepared)
                 return prepared.headers
-            template, key = signer.signature_template, signer._rsa_private
+            template, key, names = signer.signature_template, signer._rsa_private, signer.headers
         host, path = _target(url)
         out.setdefault("host", host)
-        if body is not None and method in BODY_METHODS:
-            out.setdefault("x-content-sha256", base64.b64encode(hashlib.sha256(body).digest()).decode())
-        signable = canonical_string(signer.headers, out, method, path, host)
-        signature = key.sign(signable, *_rsa_sha256())
-        out["authorization"] = template % base64.b64encode(signature).decode()
+        if with_body and "x-content-sha256" not in out:
+            out["x-content-sha256"] = b2a_base64(sha256(body or b"").digest(), newline=False).decode()
+        plan = self._plans.get((method, url))
+        if plan is None or plan.names is not names or plan.template is not template:
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            plan = self._plans[(method, url)] = _Plan(names, template, method, path, host)
+        padding, algorithm = _RSA_SHA256 or _rsa_sha256()
+        signature = b2a_base64(key.sign(plan.signable(out), padding, algorithm), newline=False).decode()
+        out["authorization"] = plan.authorization(signature)
         return out
 
     def _date(self) -> str:
@@ -223,13 +233,60 @@ def canonical_string(names: Sequence[str], headers: Mapping[str, str], method: s
     return "\n".join(lines).encode("ascii")
 
 
-@functools.cache
+class _Plan:
+    """The signing string and the ``authorization`` header of one method and URL under one header signer, made once:
+    per request only the values of the signed headers are put in (:func:`canonical_string`'s result, faster)."""
+
+    __slots__ = ("names", "template", "_text", "_values", "_head", "_tail")
+
+    def __init__(self, names: Sequence[str], template: str, method: str, path: str, host: str) -> None:
+        self.names = names  # the header signer's own list and template: a refreshed signer gets a new plan
+        self.template = template
+        lines: list[str] = []
+        dynamic: list[str] = []
+        for name in names:
+            if name == "(request-target)":
+                lines.append(f"(request-target): {method.lower()} {path}".replace("%", "%%"))
+            elif name == "host":
+                lines.append(f"host: {host}".replace("%", "%%"))
+            else:
+                lines.append(name.replace("%", "%%") + ": %s")
+                dynamic.append(name)
+        self._text = "\n".join(lines)
+        # One name: itemgetter gives its value alone, which % takes as well as a tuple of one.
+        self._values: Callable[[Mapping[str, str]], Any] = operator.itemgetter(*dynamic) if dynamic else _nothing
+        head, _, tail = template.partition("%s")
+        plain = template.count("%") == 1 and "%s" in template
+        self._head: str | None = head if plain else None
+        self._tail = tail
+
+    def signable(self, headers: Mapping[str, str]) -> bytes:
+        """As :func:`canonical_string`; KeyError for a signed header the request lacks."""
+        text: str = self._text % self._values(headers)
+        return text.encode("ascii")
+
+    def authorization(self, signature: str) -> str:
+        if self._head is None:
+            return self.template % signature
+        return self._head + signature + self._tail
+
+
+def _nothing(_: object) -> tuple[()]:
+    return ()
+
+
+_MAX_PLANS = 64  # the URLs a provider signs for are few; a query string may vary
+_RSA_SHA256: tuple[Any, Any] | None = None
+
+
 def _rsa_sha256() -> tuple[Any, Any]:
     """RSASSA-PKCS1-v1_5 with SHA-256 (``rsa-sha256``), made once; imported only when a provider signs."""
+    global _RSA_SHA256
     from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from cryptography.hazmat.primitives.hashes import SHA256
 
-    return PKCS1v15(), SHA256()
+    _RSA_SHA256 = PKCS1v15(), SHA256()
+    return _RSA_SHA256
 
 
 _TARGETS: dict[str, tuple[str, str]] = {}

@@ -27,6 +27,7 @@ from ocigate.translate.oracle.chat_generic import (
     to_generic_response_format,
     to_generic_tool_choice,
     to_generic_tools,
+    to_plain_generic_messages,
 )
 from ocigate.translate.oracle.chat_response import from_oci_chat_response
 from ocigate.translate.oracle.messages import Function, ToolChoice, Turn, read_functions, read_tool_choice, read_turns
@@ -50,6 +51,13 @@ _SAMPLING = (
     ("top_p", "topP"),
     ("frequency_penalty", "frequencyPenalty"),
     ("presence_penalty", "presencePenalty"),
+)
+# A request of nothing but these, with plain text messages, takes the short way to GENERIC (to_plain_generic_messages):
+# none of them changes what the general reading of messages, tools and formats would make of it.
+_PLAIN_KEYS = frozenset(
+    {"model", "messages", "max_tokens", "max_completion_tokens", "stop", "seed", "stream", "stream_options"}
+    | {"top_k", "user", "store"}
+    | {name for name, _ in _SAMPLING}
 )
 
 
@@ -76,6 +84,44 @@ def to_oci_chat_request(
     """ChatDetails for an OpenAI chat completion request. ``model_id`` is the upstream model's name (it picks the
     format when ``model`` is unknown); ``model`` is its catalogue entry, if any."""
     fmt = api_format_for(model, model_id)
+    chat: JSON | None = None
+    if fmt == GENERIC and request.keys() <= _PLAIN_KEYS:
+        developer = model.vendor == "openai" if model is not None else model_id.startswith("openai.")
+        messages = to_plain_generic_messages(request.get("messages"), developer_role=developer)
+        if messages is not None:
+            chat = {"apiFormat": GENERIC, "messages": messages}
+    if chat is None:
+        chat = _formatted(request, fmt, model, model_id)
+    get = request.get
+    for name, oci_name in _SAMPLING:
+        if get(name) is not None:
+            chat[oci_name] = _number(request, name)
+    if get("top_k") is not None:
+        chat["topK"] = _int(request, "top_k", 0)  # not OpenAI's, but clients send it as an extra field
+    if get("seed") is not None:
+        chat["seed"] = _int(request, "seed", None)
+    budget = _int(request, "max_completion_tokens", 1) if get("max_completion_tokens") is not None else None
+    if budget is None and get("max_tokens") is not None:
+        budget = _int(request, "max_tokens", 1)
+    if budget is None:
+        budget = default_max_tokens
+        if model is not None and model.max_output_tokens > 0:
+            budget = min(budget, model.max_output_tokens)
+    # OpenAI's reasoning models reject maxTokens and want maxCompletionTokens, which counts reasoning too (§3.4).
+    reasoning = model.reasoning if model is not None else model_id.startswith("openai.")
+    chat["maxCompletionTokens" if fmt == GENERIC and reasoning else "maxTokens"] = budget
+    if (stop := get("stop")) is not None:
+        _put(chat, "stop" if fmt == GENERIC else "stopSequences", _stop(stop))
+    if get("stream") is True:
+        chat["isStream"] = True
+        # Usage is always asked for, whatever the client wants: the gateway meters every stream. The stream
+        # translator passes it on only when the client asked (stream_options.include_usage).
+        chat["streamOptions"] = {"isIncludeUsage": True}
+    return {"compartmentId": compartment_id, "servingMode": serving.to_json(), "chatRequest": chat}
+
+
+def _formatted(request: JSON, fmt: str, model: ModelInfo | None, model_id: str) -> JSON:
+    """Everything of ChatDetails' chatRequest but the sampling parameters, the budget, stop and streaming."""
     turns = read_turns(request.get("messages"))
     functions = read_functions(request.get("tools"))
     choice = read_tool_choice(request.get("tool_choice"), functions)
@@ -97,25 +143,7 @@ def to_oci_chat_request(
                 chat["thinking"] = {"type": "DISABLED" if effort == "none" else "ENABLED"}
     if fmt != GENERIC and _int(request, "n", 1) not in (None, 1):
         raise InvalidRequest("Cohere models return one choice: 'n' must be 1.", param="n")
-    for name, oci_name in _SAMPLING:
-        _put(chat, oci_name, _number(request, name))
-    _put(chat, "topK", _int(request, "top_k", 0))  # not OpenAI's, but clients send it as an extra field
-    _put(chat, "seed", _int(request, "seed", None))
-    budget = _int(request, "max_completion_tokens", 1) or _int(request, "max_tokens", 1)
-    if budget is None:
-        budget = default_max_tokens
-        if model is not None and model.max_output_tokens > 0:
-            budget = min(budget, model.max_output_tokens)
-    # OpenAI's reasoning models reject maxTokens and want maxCompletionTokens, which counts reasoning too (§3.4).
-    reasoning = model.reasoning if model is not None else model_id.startswith("openai.")
-    chat["maxCompletionTokens" if fmt == GENERIC and reasoning else "maxTokens"] = budget
-    _put(chat, "stop" if fmt == GENERIC else "stopSequences", _stop(request.get("stop")))
-    if request.get("stream") is True:
-        chat["isStream"] = True
-        # Usage is always asked for, whatever the client wants: the gateway meters every stream. The stream
-        # translator passes it on only when the client asked (stream_options.include_usage).
-        chat["streamOptions"] = {"isIncludeUsage": True}
-    return {"compartmentId": compartment_id, "servingMode": serving.to_json(), "chatRequest": chat}
+    return chat
 
 
 def _generic(

@@ -10,11 +10,33 @@ from ocigate.translate.oracle.schema import inline_schema
 
 _ROLES = {"system": "SYSTEM", "developer": "DEVELOPER", "user": "USER", "assistant": "ASSISTANT", "tool": "TOOL"}
 _DETAILS = {"auto": "AUTO", "low": "LOW", "high": "HIGH"}
+# The roles of plain messages, for models with and without the DEVELOPER role: "tool" is never plain.
+_PLAIN_ROLES = {"system": "SYSTEM", "developer": "DEVELOPER", "user": "USER", "assistant": "ASSISTANT"}
+_PLAIN_ROLES_NO_DEVELOPER = {**_PLAIN_ROLES, "developer": "SYSTEM"}
 
 
 def to_generic_messages(turns: list[Turn], *, developer_role: bool) -> list[JSON]:
     """``developer_role``: whether the model knows the DEVELOPER role; others read it as SYSTEM."""
     return [_message(turn, developer_role) for turn in turns]
+
+
+def to_plain_generic_messages(messages: object, *, developer_role: bool) -> list[JSON] | None:
+    """The GENERIC messages of the common conversation, every message ``{"role", "content": "some text"}`` in a
+    role other than ``tool``, exactly as :func:`to_generic_messages` makes them of its turns, without reading turns;
+    None for any other (an empty text, a name, tool calls, content parts), which the general reading takes."""
+    if type(messages) is not list or not messages:
+        return None
+    roles = _PLAIN_ROLES if developer_role else _PLAIN_ROLES_NO_DEVELOPER
+    out: list[JSON] = []
+    for message in messages:
+        if type(message) is not dict or len(message) != 2:
+            return None
+        role = message.get("role")
+        content = message.get("content")
+        if type(role) is not str or type(content) is not str or not content or role not in roles:
+            return None
+        out.append({"role": roles[role], "content": [{"type": "TEXT", "text": content}]})
+    return out
 
 
 def _message(turn: Turn, developer_role: bool) -> JSON:

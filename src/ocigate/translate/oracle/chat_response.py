@@ -47,31 +47,42 @@ def synth_call_id(name: str, arguments: JSON | str, index: int) -> str:
 
 def to_openai_usage(usage: object) -> JSON | None:
     """OpenAI's usage object for Oracle's Usage, reasoning and cached tokens included; None when absent."""
-    if not isinstance(usage, dict):
-        return None
-    prompt = _count(usage.get("promptTokens"))
-    completion = _count(usage.get("completionTokens"))
-    total = usage.get("totalTokens")
-    out: JSON = {
+    if type(usage) is not dict:
+        if not isinstance(usage, dict):
+            return None
+    get = usage.get
+    prompt = get("promptTokens")
+    if type(prompt) is not int:  # the exact type first: a count is an int, never a bool
+        prompt = _count(prompt)
+    completion = get("completionTokens")
+    if type(completion) is not int:
+        completion = _count(completion)
+    total = get("totalTokens")
+    prompt_details = get("promptTokensDetails")
+    cached = prompt_details.get("cachedTokens") if isinstance(prompt_details, dict) else 0
+    if type(cached) is not int:
+        cached = _count(cached)
+    details = get("completionTokensDetails")
+    completion_details: JSON = {"reasoning_tokens": 0}
+    if isinstance(details, dict):
+        reasoning = details.get("reasoningTokens")
+        completion_details["reasoning_tokens"] = reasoning if type(reasoning) is int else _count(reasoning)
+        for oci, openai in _PREDICTION_TOKENS:
+            if isinstance(details.get(oci), int):
+                completion_details[openai] = details[oci]
+    return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": total if isinstance(total, int) else prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached},
+        "completion_tokens_details": completion_details,
     }
-    prompt_details = usage.get("promptTokensDetails")
-    cached = prompt_details.get("cachedTokens") if isinstance(prompt_details, dict) else None
-    out["prompt_tokens_details"] = {"cached_tokens": _count(cached)}
-    details = usage.get("completionTokensDetails")
-    completion_details: JSON = {"reasoning_tokens": 0}
-    if isinstance(details, dict):
-        completion_details["reasoning_tokens"] = _count(details.get("reasoningTokens"))
-        for oci, openai in (
-            ("acceptedPredictionTokens", "accepted_prediction_tokens"),
-            ("rejectedPredictionTokens", "rejected_prediction_tokens"),
-        ):
-            if isinstance(details.get(oci), int):
-                completion_details[openai] = details[oci]
-    out["completion_tokens_details"] = completion_details
-    return out
+
+
+_PREDICTION_TOKENS = (
+    ("acceptedPredictionTokens", "accepted_prediction_tokens"),
+    ("rejectedPredictionTokens", "rejected_prediction_tokens"),
+)
 
 
 def as_object(value: object) -> JSON:
@@ -89,6 +100,11 @@ def _count(value: object) -> int:
 
 def text_of(content: object, kind: str = "TEXT", field: str = "text") -> str:
     """The concatenated ``field`` of the content items of this ``kind``."""
+    if type(content) is list and len(content) == 1:  # the usual one item, without a generator
+        item = content[0]
+        if type(item) is dict and item.get("type") == kind:
+            value = item.get(field, "")
+            return value if type(value) is str else str(value)
     if isinstance(content, str):
         return content if kind == "TEXT" else ""
     if not isinstance(content, list):
@@ -109,8 +125,13 @@ def from_oci_chat_response(raw: JSON, *, model: str, completion_id: str, created
         choices = [_cohere_v2_choice(response)]
     else:
         listed = response.get("choices")
-        raw_choices = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
-        choices = [_generic_choice(choice, position) for position, choice in enumerate(raw_choices)]
+        raw_choices: list[JSON] = []
+        choices = []
+        if isinstance(listed, list):
+            for choice in listed:
+                if isinstance(choice, dict):
+                    choices.append(_generic_choice(choice, len(raw_choices)))
+                    raw_choices.append(choice)
         if usage is None:  # a ChatChoice may carry the usage itself
             usage = next((u for c in raw_choices if (u := to_openai_usage(c.get("usage"))) is not None), None)
     completion: JSON = {
@@ -147,24 +168,33 @@ def _given_call(call_id: object, name: str, arguments: object, index: int) -> JS
 
 
 def _generic_choice(choice: JSON, position: int) -> JSON:
-    message = as_object(choice.get("message"))
+    message = choice.get("message")
+    if type(message) is not dict:
+        message = as_object(message)
     calls: list[JSON] = []
-    for index, call in enumerate(message.get("toolCalls") or []):
-        if isinstance(call, dict):
-            calls.append(_given_call(call.get("id"), str(call.get("name", "")), call.get("arguments", ""), index))
-    given = choice.get("index")
+    listed = message.get("toolCalls")
+    if listed:
+        for number, call in enumerate(listed):
+            if isinstance(call, dict):
+                calls.append(_given_call(call.get("id"), str(call.get("name", "")), call.get("arguments", ""), number))
+    index = choice.get("index")
+    if type(index) is not int:
+        index = index if isinstance(index, int) and not isinstance(index, bool) else position
+    text = text_of(message.get("content"))
+    out: JSON = {"role": "assistant", "content": text or None}
     reasoning = message.get("reasoningContent")
-    result = _choice(
-        given if isinstance(given, int) and not isinstance(given, bool) else position,
-        text_of(message.get("content")),
-        calls,
-        reasoning if isinstance(reasoning, str) else None,
-        finish_reason(choice.get("finishReason"), has_tool_calls=bool(calls)),
-    )
+    if reasoning and isinstance(reasoning, str):
+        out["reasoning_content"] = reasoning
+    if calls:
+        out["tool_calls"] = calls
     refusal = message.get("refusal")
     if isinstance(refusal, str) and refusal:
-        result["message"]["refusal"] = refusal
-    return result
+        out["refusal"] = refusal
+    raw = choice.get("finishReason")
+    finish = FINISH_REASONS.get(raw.lower(), "stop") if isinstance(raw, str) else "stop"
+    if calls and finish == "stop":  # as finish_reason(): a plain stop with tool calls is a tool_calls finish
+        finish = "tool_calls"
+    return {"index": index, "message": out, "logprobs": None, "finish_reason": finish}
 
 
 def _cohere_choice(response: JSON) -> JSON:

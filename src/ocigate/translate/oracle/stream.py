@@ -65,9 +65,11 @@ class OciStreamTranslator:
         """The chunks for one SSE event's data (possibly several JSON objects)."""
         chunks: list[JSON] = []
         for event in parse_objects(event_data):
-            usage = to_openai_usage(event.get("usage"))
-            if usage is not None:
-                self.usage = usage
+            raw_usage = event.get("usage")
+            if raw_usage is not None:
+                usage = to_openai_usage(raw_usage)
+                if usage is not None:
+                    self.usage = usage
             if self._finish is not None:
                 continue  # after the finish only usage counts
             if self.api_format == "COHERE":
@@ -129,22 +131,36 @@ class OciStreamTranslator:
 
     def _generic(self, event: JSON) -> list[JSON]:
         listed = event.get("choices")
-        choices = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else [event]
+        choices = [c for c in listed if isinstance(c, dict)] if isinstance(listed, list) else (event,)
         chunks: list[JSON] = []
         for choice in choices:
-            usage = to_openai_usage(choice.get("usage"))
-            if usage is not None:
-                self.usage = usage
-            message = as_object(choice.get("message"))
-            calls = [
-                delta
-                for call in message.get("toolCalls") or []
-                if isinstance(call, dict)
-                and (delta := self._fragment(call.get("id"), call.get("name"), call.get("arguments"))) is not None
-            ]
+            raw_usage = choice.get("usage") if choice is not event else None  # feed() read the event's own
+            if raw_usage is not None:
+                usage = to_openai_usage(raw_usage)
+                if usage is not None:
+                    self.usage = usage
+            message = choice.get("message")
+            if type(message) is not dict:
+                message = as_object(message)
+            calls: list[JSON] = []
+            fragments = message.get("toolCalls")
+            if fragments:
+                for call in fragments:
+                    if isinstance(call, dict):
+                        delta = self._fragment(call.get("id"), call.get("name"), call.get("arguments"))
+                        if delta is not None:
+                            calls.append(delta)
             reasoning = message.get("reasoningContent")
-            reasoning = reasoning if isinstance(reasoning, str) else ""
-            chunks.extend(self._deltas(text_of(message.get("content")), reasoning, calls))
+            if reasoning is None:
+                text = text_of(message.get("content"))
+                if text and not calls:  # the usual event: a piece of text
+                    self._text_sent = True
+                    chunks.append(self._chunk({"content": text}))
+                else:
+                    chunks.extend(self._deltas(text, "", calls))
+            else:
+                reasoning = reasoning if isinstance(reasoning, str) else ""
+                chunks.extend(self._deltas(text_of(message.get("content")), reasoning, calls))
             if choice.get("finishReason") is not None:
                 chunks.append(self._end(choice["finishReason"]))
                 break
@@ -235,7 +251,7 @@ def _parse_several(data: str) -> list[JSON]:
 
 
 def _raise_if_error(value: JSON) -> None:
-    if isinstance(value.get("code"), str | int) and "message" in value and len(value) <= 3:
+    if "code" in value and isinstance(value["code"], str | int) and "message" in value and len(value) <= 3:
         raise UpstreamError(
             f"Oracle ended the stream with an error: {value.get('message')}",
             status=502,
