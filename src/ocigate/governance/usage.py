@@ -86,11 +86,11 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def tokens_from_usage(usage: Mapping[str, Any] | None) -> TokenCounts:
+def tokens_from_usage(usage: object) -> TokenCounts:
     """Token counts from a ``usage`` object: Chat Completions (``prompt_tokens``…), Responses (``input_tokens``…),
     embeddings, or Anthropic's Messages API (``cache_read_input_tokens``…); missing or malformed fields count as
-    zero."""
-    if not isinstance(usage, Mapping):
+    zero. Parsed JSON: objects are dicts (``isinstance(x, Mapping)`` is an ABC check, on every request)."""
+    if not isinstance(usage, dict):
         return TokenCounts()
     if "cache_read_input_tokens" in usage:  # Anthropic's Messages API: input_tokens are the uncached ones
         cached = _int(usage.get("cache_read_input_tokens"))
@@ -102,8 +102,8 @@ def tokens_from_usage(usage: Mapping[str, Any] | None) -> TokenCounts:
     else:
         prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
         prompt_details, completion_details = usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
-    reasoning = _int(completion_details.get("reasoning_tokens")) if isinstance(completion_details, Mapping) else 0
-    cached = _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, Mapping) else 0
+    reasoning = _int(completion_details.get("reasoning_tokens")) if isinstance(completion_details, dict) else 0
+    cached = _int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0
     return TokenCounts(prompt, completion, reasoning, cached)
 
 
@@ -111,10 +111,10 @@ def usage_in_event(event: Mapping[str, Any]) -> TokenCounts | None:
     """The usage a streamed event carries, if any: a Chat Completions chunk with ``usage`` (the last one, when
     ``stream_options.include_usage`` is set) or a Responses ``response.completed`` event."""
     usage = event.get("usage")
-    if isinstance(usage, Mapping):
+    if isinstance(usage, dict):
         return tokens_from_usage(usage)
     response = event.get("response")
-    if isinstance(response, Mapping) and isinstance(response.get("usage"), Mapping):
+    if isinstance(response, dict) and isinstance(response.get("usage"), dict):
         return tokens_from_usage(response["usage"])
     return None
 
