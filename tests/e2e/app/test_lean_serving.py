@@ -1,7 +1,8 @@
 """A gateway in front of an upstream (here Oracle's OpenAI-compatible API, played by the emulator) loads neither the
-bundled emulator nor ``cryptography``: the emulator is imported only when it is embedded (``app/emulated.py``), and
-``cryptography`` only when a native provider signs (or the emulator checks a signature). Together they were some
-9 MB of the serving process's resident memory.
+bundled emulator nor ``cryptography`` nor the native provider: the emulator is imported only when it is embedded
+(``app/emulated.py``), ``cryptography`` only when a provider signs (or the emulator checks a signature), the native
+provider and its translation only when one is configured. Together they were some 9 MB of the serving process's
+resident memory.
 
 The gateway runs as an operator runs it (``python -m ocigate serve``, a team key made with ``ocigate keys``), and
 what it loaded is read from outside, in ``/proc/<pid>/maps``, where ``cryptography``'s compiled module appears as
@@ -47,7 +48,7 @@ LOADED = (
     "    await app.runtime.stop()\n"
     "    return status\n"
     "status = asyncio.run(main())\n"
-    "prefixes = ('ocigate.emulator', 'cryptography', 'bcrypt')\n"
+    "prefixes = ('ocigate.emulator', 'cryptography', 'bcrypt', 'ocigate.providers.oracle.native')\n"
     "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith(prefixes))]))\n"
 )
 
@@ -138,4 +139,6 @@ def test_a_gateway_in_front_of_an_upstream_loads_no_emulator(upstream_env: dict[
 def test_a_gateway_that_embeds_the_emulator_loads_it(embedded_env: dict[str, str]) -> None:
     status, modules = _loaded(embedded_env, MODEL)
     assert status == 200
-    assert {"ocigate.emulator", "ocigate.emulator.signing", "cryptography"} <= set(modules)
+    assert {"ocigate.emulator", "ocigate.emulator.signing", "cryptography", "ocigate.providers.oracle.native"} <= set(
+        modules
+    )  # the emulator's embeddings are served by a native provider (``oci``)
