@@ -1,8 +1,8 @@
-"""A gateway in front of an upstream (here Oracle's OpenAI-compatible API, played by the emulator) loads neither the
-bundled emulator nor ``cryptography`` nor the native provider: the emulator is imported only when it is embedded
+"""A gateway in front of an upstream (here Oracle's OpenAI-compatible API, played by the emulator) loads none of the
+bundled emulator, ``cryptography``, the native provider and PyYAML: the emulator is imported only when it is embedded
 (``app/emulated.py``), ``cryptography`` only when a provider signs (or the emulator checks a signature), the native
-provider and its translation only when one is configured. Together they were some 9 MB of the serving process's
-resident memory.
+provider and its translation only when one is configured, PyYAML only for a config file or ``/openapi.json``.
+Together they were some 9 MB of the serving process's resident memory.
 
 The gateway runs as an operator runs it (``python -m ocigate serve``, a team key made with ``ocigate keys``), and
 what it loaded is read from outside, in ``/proc/<pid>/maps``, where ``cryptography``'s compiled module appears as
@@ -48,7 +48,7 @@ LOADED = (
     "    await app.runtime.stop()\n"
     "    return status\n"
     "status = asyncio.run(main())\n"
-    "prefixes = ('ocigate.emulator', 'cryptography', 'bcrypt', 'ocigate.providers.oracle.native')\n"
+    "prefixes = ('ocigate.emulator', 'cryptography', 'bcrypt', 'ocigate.providers.oracle.native', 'yaml')\n"
     "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith(prefixes))]))\n"
 )
 
