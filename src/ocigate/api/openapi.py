@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from ocigate.core.asgi import Request, Response
 
@@ -20,6 +19,8 @@ DOCUMENT = Path(__file__).with_name("openapi.yaml")
 
 @cache
 def openapi_document() -> dict[str, Any]:
+    import yaml  # here, on the first request for the document: the gateway needs PyYAML for nothing else
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when PyYAML was built with it
     document: dict[str, Any] = yaml.load(DOCUMENT.read_text(encoding="utf-8"), Loader=loader)
     return document

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from ocigate import __version__
+from ocigate.app.emulated import EmbeddedEmulator
 from ocigate.config.settings import Diagnostic, ProviderConfig, Settings
-from ocigate.emulator.embedded import EmbeddedEmulator
 from ocigate.providers.oracle.checks import check_provider, check_settings
 from ocigate.routing.registry import ProviderState
 

@@ -26,7 +26,7 @@ from ocigate.api.models import HealthRoutes, ModelRoutes
 from ocigate.api.openapi import openapi_json
 from ocigate.api.routes import mount_model_routes, mount_service_routes
 from ocigate.app.announce import ListingReporter, announce
-from ocigate.app.emulated import emulator_providers
+from ocigate.app.emulated import EmbeddedEmulator, emulator_providers, start_emulator
 from ocigate.app.heap import limit_arenas, settle_heap, trim_every
 from ocigate.app.storage import Storage
 from ocigate.app.telemetry import answered_hook, tracing_for
@@ -35,7 +35,6 @@ from ocigate.config.aliases import ModelAliases
 from ocigate.config.settings import ProviderConfig, Settings
 from ocigate.core.asgi import ASGIApp, Receive, Router, Scope, Send
 from ocigate.core.errors import GatewayError
-from ocigate.emulator.embedded import EmbeddedEmulator, start_emulator
 from ocigate.governance.auth import GatewayAuth
 from ocigate.governance.service import Governance
 from ocigate.governance.usage import UsageRecord

@@ -84,6 +84,7 @@ def uvicorn_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         port=settings.port,
         loop=event_loop(),
         http="httptools",
+        ws="none",  # the gateway serves no WebSocket: uvicorn loads no WebSocket library (``websockets``, ``wsproto``)
         lifespan="on",
         access_log=False,
         log_config=None,

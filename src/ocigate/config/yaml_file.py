@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 Key = str | int
 _MERGE = "tag:yaml.org,2002:merge"
@@ -101,6 +102,8 @@ def read_config_file(path: str) -> tuple[ConfigFile | None, list[str]]:
         return None, [f"{path}: the config file is not UTF-8 text (byte {exc.start}): save it as UTF-8."]
     except OSError as exc:
         return None, [f"{path}: the config file cannot be read: {exc.strerror or exc}."]
+    import yaml  # here: a gateway configured by environment alone never loads PyYAML
+
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -143,6 +146,8 @@ def _walk(
     problems: list[str],
     path: str,
 ) -> None:
+    import yaml
+
     if len(keys) >= MAX_DEPTH:
         return
     if isinstance(node, yaml.MappingNode):

@@ -20,7 +20,6 @@ import aiohttp
 from ocigate.config.settings import ProviderConfig
 from ocigate.providers.base import Provider
 from ocigate.providers.openai_compat import OpenAICompatProvider, client_timeouts
-from ocigate.providers.oracle.native import OciNativeProvider
 from ocigate.providers.oracle.secrets_pair import SecretPair
 from ocigate.providers.oracle.signing import OciRequestSigner
 
@@ -55,6 +54,9 @@ def openai_compatible(config: ProviderConfig, upstream: Upstream) -> Provider:
 
 
 def oci_native(config: ProviderConfig, upstream: Upstream) -> Provider:
+    # Imported here: a gateway with no native provider never loads it nor its translation (``translate.oracle``).
+    from ocigate.providers.oracle.native import OciNativeProvider
+
     timeout, stream_timeout = client_timeouts(config.timeouts)
     return OciNativeProvider(config, upstream.session, upstream.signer, timeout=timeout, stream_timeout=stream_timeout)
 
