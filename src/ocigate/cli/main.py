@@ -181,7 +181,7 @@ def run_emulator(args: argparse.Namespace) -> int:
     scheme = "https" if args.ssl_certfile else "http"
     print(
         f"ocigate emulator: Oracle Generative AI ({args.region}) at {scheme}://{args.host}:{args.port}"
-        "/20231130/actions/v1 and /openai/v1; keys: {', '.join(k.secret[:6] + '...' for k in keys)}"
+        f"/20231130/actions/v1 and /openai/v1; keys: {', '.join(k.secret[:6] + '...' for k in keys)}"
         + (f"; IAM keys: {', '.join(k.key_id.rpartition('/')[2] for k in iam_keys)}" if iam_keys else ""),
         file=sys.stderr,
     )

@@ -36,7 +36,7 @@ from ocigate.governance.keys import (
     model_allowed,
     model_refused,
 )
-from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend, connect_redis
+from ocigate.governance.limits import Limiter, MemoryBackend
 from ocigate.governance.limits.backend import LimitBackend
 from ocigate.governance.limits.brokered import BrokerBackend
 from ocigate.governance.metering import Meter
@@ -130,6 +130,8 @@ class Governance:
         """Connects Redis when configured (limits, leases and key announcements shared by every instance), and
         starts the writers."""
         if self.settings.redis_url:
+            from ocigate.governance.limits.redis import RedisBackend, connect_redis
+
             try:
                 self.redis = await connect_redis(self.settings.redis_url)
             except Exception as exc:  # noqa: BLE001 - serve anyway; the limiter's policy covers the outage

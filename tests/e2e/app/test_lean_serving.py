@@ -48,7 +48,8 @@ LOADED = (
     "    await app.runtime.stop()\n"
     "    return status\n"
     "status = asyncio.run(main())\n"
-    "prefixes = ('ocigate.emulator', 'cryptography', 'bcrypt', 'ocigate.providers.oracle.native', 'yaml')\n"
+    "prefixes = ('ocigate.emulator', 'cryptography', 'bcrypt', 'ocigate.providers.oracle.native', 'yaml',\n"
+    "            'ocigate.governance.limits.redis')\n"
     "print(json.dumps([status, sorted(m for m in sys.modules if m.startswith(prefixes))]))\n"
 )
 

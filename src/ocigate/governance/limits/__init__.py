@@ -24,11 +24,26 @@ its refusals into messages.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ocigate.governance.limits.backend import LimitBackend, LimitName, Plan, Verdict
 from ocigate.governance.limits.decisions import ALLOWED, BudgetStatus, Decision, Ticket
 from ocigate.governance.limits.limiter import Limiter, SpendSource
 from ocigate.governance.limits.memory import MemoryBackend
-from ocigate.governance.limits.redis import RedisBackend, connect_redis
+
+if TYPE_CHECKING:
+    from ocigate.governance.limits.redis import RedisBackend, connect_redis
+
+
+def __getattr__(name: str) -> Any:
+    """``RedisBackend`` and ``connect_redis``, imported when first asked for: a gateway without Redis never loads
+    them (nor their Lua scripts and pipelining)."""
+    if name in ("RedisBackend", "connect_redis"):
+        from ocigate.governance.limits import redis
+
+        return getattr(redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ALLOWED",

@@ -1,0 +1,108 @@
+"""The in-memory counters as the request path uses them: admitted synchronously, the plan as the ticket, the
+request log compacted as it slides, and budgets counted in place. tests/e2e/governance/test_limits.py checks that
+memory and Redis decide alike."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from array import array
+
+from ocigate.governance.keys import Budget, KeyRecord
+from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend
+from ocigate.governance.limits.memory import _COMPACT_AFTER
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _key(**limits: object) -> KeyRecord:
+    return KeyRecord(f"key_{secrets.token_hex(6)}", "abcdefgh", "team-a", **limits)  # type: ignore[arg-type]
+
+
+def test_the_request_log_slides_exactly_and_keeps_only_the_window() -> None:
+    clock = Clock()
+    backend = MemoryBackend(clock=clock)
+    limiter = Limiter(backend, window_s=1.0)
+    record = _key(rpm=1000)
+    admitted: list[float] = []
+    for step in range(6000):  # 3,000 requests a second for 2 s: every window is full, then slides
+        clock.now = 1000.0 + step / 3000
+        decision = limiter.admit_now(record, 0, 0.0)
+        assert decision is not None
+        in_window = sum(1 for t in admitted if t > clock.now - 1.0)
+        assert decision.allowed == (in_window < 1000), (step, in_window)
+        if decision.allowed:
+            admitted.append(clock.now)
+            assert decision.remaining_requests == 1000 - in_window - 1
+            limiter.finish_soon(decision.ticket, tokens=0, cost_usd=0.0)
+        else:
+            assert decision.limit == "rpm" and decision.retry_after_s is not None
+            assert 0 < decision.retry_after_s <= 1.0
+    state = backend._keys[record.id]
+    assert isinstance(state.requests, array) and state.requests.typecode == "d"
+    # What left the window went: the log holds the window's requests and at most a compaction's worth more.
+    assert len(state.requests) - state.first == sum(1 for t in admitted if t > clock.now - 1.0)
+    assert len(state.requests) <= 1000 + 2 * _COMPACT_AFTER
+
+
+def test_an_admitted_plan_is_its_ticket_and_settles_once() -> None:
+    backend = MemoryBackend()
+    limiter = Limiter(backend)
+    record = _key(tpm=1000, max_concurrent=2, budget=Budget(1.0))
+    first = limiter.admit_now(record, 100, 0.0)
+    assert first is None  # the budget's counter does not exist yet: the awaited admission seeds it
+
+    async def seed() -> None:
+        await limiter.admit(record, tokens=100, cost_usd=0.25)
+
+    _run(seed())
+    admitted = limiter.admit_now(record, 100, 0.25)
+    assert admitted is not None and admitted.allowed and admitted.ticket is not None
+    plan = admitted.ticket
+    assert plan.key_id == record.id and plan.unit == "usd" and plan.remaining_tokens == 800
+    assert limiter.leased == 2
+    limiter.finish_soon(plan, tokens=10, cost_usd=0.05)
+    limiter.finish_soon(plan, tokens=10, cost_usd=0.05)  # a second settlement changes nothing
+    assert limiter.leased == 1
+    state = backend._keys[record.id]
+    assert state.tokens_total == 100 + 10  # the seeding admission's estimate, and this one's real count
+    assert state.budgets[plan.budget_period].spent == round(0.25 * 1e9) + round(0.05 * 1e9)
+
+
+def test_counters_elsewhere_are_asked_with_an_await() -> None:
+    from redis.asyncio import Redis
+
+    limiter = Limiter(RedisBackend(Redis(port=1), pipeline=None))  # never connected: nothing is sent
+    assert limiter.admit_now(_key(rpm=5), 0, 0.0) is None
+    assert limiter.admit_now(_key(), 0, 0.0) is not None  # an unlimited key needs no counter at all
+
+
+def test_a_settlement_after_a_reset_counts_nothing() -> None:
+    backend = MemoryBackend()
+    limiter = Limiter(backend)
+    record = _key(tpm=1000, max_concurrent=1)
+    admitted = limiter.admit_now(record, 100, 0.0)
+    assert admitted is not None and admitted.allowed
+    _run(backend.reset(record.id))
+    limiter.finish_soon(admitted.ticket, tokens=5, cost_usd=0.0)
+    assert record.id not in backend._keys  # no state made up for a key whose counters were reset
+
+
+def test_a_key_record_works_out_its_name_and_limits_once_and_again_when_replaced() -> None:
+    record = _key(rpm=5)
+    assert record.limited and record.display == "ogk-abcdefgh…"
+    unlimited = dataclasses.replace(record, rpm=None)
+    assert not unlimited.limited and unlimited.display == record.display
+    assert unlimited == dataclasses.replace(record, rpm=None)  # the worked-out fields do not take part in ==
+
+
+def _run(coroutine: object) -> None:
+    import asyncio
+
+    asyncio.run(coroutine)  # type: ignore[arg-type]
