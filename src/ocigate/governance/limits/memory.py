@@ -96,11 +96,11 @@ class MemoryBackend:
         used = 0
         second = math.floor(now)
         if tpm > 0:
-            first = second - int(window) + 1
+            kept_from = second - int(window) + 1  # the oldest bucket still in the window
             buckets = state.tokens
             while buckets:
                 oldest = next(iter(buckets))
-                if oldest >= first:
+                if oldest >= kept_from:
                     break
                 state.tokens_total -= buckets.pop(oldest)
             used = state.tokens_total if state.tokens_total > 0 else 0

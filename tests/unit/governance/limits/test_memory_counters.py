@@ -106,3 +106,15 @@ def _run(coroutine: object) -> None:
     import asyncio
 
     asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+def test_what_is_left_is_counted_for_every_limit_at_once() -> None:
+    limiter = Limiter(MemoryBackend())
+    record = _key(rpm=5, tpm=1000, max_concurrent=10)
+    for admitted in range(1, 6):
+        decision = limiter.admit_now(record, 100, 0.0)
+        assert decision is not None and decision.allowed
+        assert (decision.remaining_requests, decision.remaining_tokens) == (5 - admitted, 1000 - 100 * admitted)
+        assert decision.headers()["x-ratelimit-remaining-requests"] == str(5 - admitted)
+    refused = limiter.admit_now(record, 100, 0.0)
+    assert refused is not None and not refused.allowed and refused.limit == "rpm"
