@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -16,3 +21,26 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run_ocigate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ocigate", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+@contextmanager
+def serving(env: dict[str, str], port: int, timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+    """``ocigate serve`` in a subprocess with ``env`` (which sets ``OCIGATE_PORT=port``), once ``/readyz`` answers
+    200; stopped with SIGTERM on the way out. Its output is discarded (a pipe nobody reads would fill and stall it)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ocigate", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

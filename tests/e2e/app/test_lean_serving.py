@@ -19,14 +19,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.cli import clean_env
+from tests.support.cli import clean_env, serving
 from tests.support.governance import MASTER, MODEL, Admin, chat, gateway_env
 from tests.support.servers import ServerThread
 
@@ -79,24 +78,9 @@ def _crypto_mapped(pid: int) -> bool:
 
 @contextmanager
 def _serve(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocigate", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{env['OCIGATE_PORT']}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.05)
-        yield process, url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    port = int(env["OCIGATE_PORT"])
+    with serving(env, port) as process:
+        yield process, f"http://127.0.0.1:{port}"
 
 
 def _free_port() -> str:

@@ -23,7 +23,7 @@ import httpx
 import openai
 import pytest
 
-from tests.support.cli import clean_env
+from tests.support.cli import clean_env, serving
 from tests.support.governance import MASTER, Admin, chat, gateway_env
 from tests.support.servers import ServerThread
 
@@ -76,24 +76,8 @@ def served(emulator: ServerThread) -> Iterator[Served]:
     assert secret and key_id
     port = _free_port()
     env = clean_env(**gateway_env(emulator, OCIGATE_DATA_DIR=data_dir, OCIGATE_PORT=str(port)))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocigate", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.05)
-        yield Served(process, url, secret[1], key_id[1], data_dir)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(env, port) as process:
+        yield Served(process, f"http://127.0.0.1:{port}", secret[1], key_id[1], data_dir)
 
 
 def test_team_keys_served_without_sqlalchemy(served: Served) -> None:
