@@ -90,6 +90,11 @@ class KeyHasher:
         return hmac.compare_digest(self.hash(secret), stored_hash)
 
 
+NANO = 1_000_000_000
+"""Budget counters in USD count nano-dollars: integers add exactly, and Redis' Lua numbers hold them exactly
+up to 2**53 nano-dollars (about 9 million dollars a period)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """A spending cap: ``amount`` USD or tokens per calendar day, ISO week or month (UTC), or in total."""
@@ -97,6 +102,12 @@ class Budget:
     amount: float
     unit: BudgetUnit = "usd"
     period: BudgetPeriod = "month"
+    units: int = field(init=False, repr=False, compare=False)
+    """The amount in the budget counter's integer units (nano-dollars or tokens), worked out once: every
+    admission of a key with a budget reads it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", round(self.amount * NANO) if self.unit == "usd" else int(self.amount))
 
     def describe(self) -> str:
         """``$10.00 monthly``, ``1,000,000 tokens daily``, ``$50.00 total``."""

@@ -36,7 +36,7 @@ from ocigate.governance.keys import (
     model_allowed,
     model_refused,
 )
-from ocigate.governance.limits import Limiter, MemoryBackend
+from ocigate.governance.limits import Limiter, MemoryBackend, admitted_headers
 from ocigate.governance.limits.backend import LimitBackend
 from ocigate.governance.limits.brokered import BrokerBackend
 from ocigate.governance.metering import Meter
@@ -226,9 +226,12 @@ class Governance:
             output = 0 if endpoint in ("embeddings", "rerank") else output_cap(payload, find_model(model))
             cost = self.prices.estimate(model, prompt_tokens=prompt, max_output_tokens=output)
             limiter = self.limiter
-            decision = limiter.admit_now(key, prompt + output, cost) or await limiter.admit(
-                key, tokens=prompt + output, cost_usd=cost
-            )
+            plan = limiter.admit_now(key, prompt + output, cost)  # in memory and admitted: no coroutine, no Decision
+            if plan is not None:
+                meter.ticket = plan
+                meter.headers = admitted_headers(plan)
+                return meter
+            decision = await limiter.admit(key, tokens=prompt + output, cost_usd=cost)
             if not decision.allowed:
                 meter.failed(429 if decision.limit else 503)
                 raise decision.error()

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ocigate.governance.limits.backend import LimitBackend, LimitName, Plan, Verdict
-from ocigate.governance.limits.decisions import ALLOWED, BudgetStatus, Decision, Ticket
+from ocigate.governance.limits.decisions import ALLOWED, BudgetStatus, Decision, Ticket, admitted_headers
 from ocigate.governance.limits.limiter import Limiter, SpendSource
 from ocigate.governance.limits.memory import MemoryBackend
 
@@ -58,5 +58,6 @@ __all__ = [
     "SpendSource",
     "Ticket",
     "Verdict",
+    "admitted_headers",
     "connect_redis",
 ]

@@ -27,9 +27,6 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 LimitName = Literal["rpm", "tpm", "concurrency", "budget"]
-NANO = 1_000_000_000
-"""Budget counters in USD count nano-dollars: integers add exactly, and Redis' Lua numbers hold them exactly
-up to 2**53 nano-dollars (about 9 million dollars a period)."""
 
 
 @dataclass(slots=True)  # not frozen: built on every request, and a frozen __init__ costs 5x

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocigate.core.errors import GatewayError
-from ocigate.governance.keys import Budget, BudgetUnit
-from ocigate.governance.limits.backend import NANO, LimitName, Plan
+from ocigate.governance.keys import NANO, Budget, BudgetUnit
+from ocigate.governance.limits.backend import LimitName, Plan
 
 _CODES: dict[LimitName, str] = {
     "rpm": "rate_limit_exceeded",
@@ -64,21 +64,8 @@ class Decision:
         return headers
 
     def header_pairs(self) -> list[tuple[bytes, bytes]]:
-        """:meth:`headers` as an answer's header pairs: built directly for an admitted request (every answer to a
-        limited key carries them; the limits' own pairs made once per value), through :meth:`headers` otherwise."""
-        if not self.allowed:
-            return [(name.encode(), value.encode()) for name, value in self.headers().items()]
-        pairs: list[tuple[bytes, bytes]] = []
-        rpm, tpm = self.rpm, self.tpm
-        if rpm is not None:
-            pairs.append(_LIMIT_REQUESTS.get(rpm) or _limit_pair(_LIMIT_REQUESTS, b"x-ratelimit-limit-requests", rpm))
-            if self.remaining_requests is not None:
-                pairs.append((b"x-ratelimit-remaining-requests", b"%d" % self.remaining_requests))
-        if tpm is not None:
-            pairs.append(_LIMIT_TOKENS.get(tpm) or _limit_pair(_LIMIT_TOKENS, b"x-ratelimit-limit-tokens", tpm))
-            if self.remaining_tokens is not None:
-                pairs.append((b"x-ratelimit-remaining-tokens", b"%d" % self.remaining_tokens))
-        return pairs
+        """:meth:`headers` as an answer's header pairs."""
+        return [(name.encode(), value.encode()) for name, value in self.headers().items()]
 
     def error(self) -> GatewayError:
         """The 429 for a refusal, with ``Retry-After`` (503 when the counters could not be reached)."""
@@ -97,6 +84,24 @@ class Decision:
 
 
 ALLOWED = Decision(True)
+
+
+def admitted_headers(plan: Plan) -> list[tuple[bytes, bytes]]:
+    """The rate-limit header pairs of a request admitted at once (``Limiter.admit_now``): what
+    :meth:`Decision.header_pairs` gives for the same admission, built from the plan, where the counters wrote what
+    they left. Every answer to a limited key carries them: the limits' own pairs are made once per value."""
+    pairs: list[tuple[bytes, bytes]] = []
+    rpm, tpm = plan.rpm, plan.tpm
+    if rpm:
+        pairs.append(_LIMIT_REQUESTS.get(rpm) or _limit_pair(_LIMIT_REQUESTS, b"x-ratelimit-limit-requests", rpm))
+        if plan.remaining_requests is not None:
+            pairs.append((b"x-ratelimit-remaining-requests", b"%d" % plan.remaining_requests))
+    if tpm:
+        pairs.append(_LIMIT_TOKENS.get(tpm) or _limit_pair(_LIMIT_TOKENS, b"x-ratelimit-limit-tokens", tpm))
+        if plan.remaining_tokens is not None:
+            pairs.append((b"x-ratelimit-remaining-tokens", b"%d" % plan.remaining_tokens))
+    return pairs
+
 
 # The ``x-ratelimit-limit-*`` pairs by limit: a handful of values, set by administrators.
 _LIMIT_REQUESTS: dict[int, tuple[bytes, bytes]] = {}

@@ -25,8 +25,16 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ocigate.core.ids import next_id
-from ocigate.governance.keys import BudgetPeriod, BudgetUnit, KeyRecord, period_label, period_reset, period_start
-from ocigate.governance.limits.backend import NANO, LimitBackend, Plan, Verdict
+from ocigate.governance.keys import (
+    NANO,
+    BudgetPeriod,
+    BudgetUnit,
+    KeyRecord,
+    period_label,
+    period_reset,
+    period_start,
+)
+from ocigate.governance.limits.backend import LimitBackend, Plan, Verdict
 from ocigate.governance.limits.decisions import (
     ALLOWED,
     BudgetStatus,
@@ -96,10 +104,10 @@ class Limiter:
 
     async def admit(self, record: KeyRecord, *, tokens: int = 0, cost_usd: float = 0.0) -> Decision:
         """``tokens``: the request's estimated tokens (prompt plus expected output), reserved against the key's
-        ``tpm`` and a token budget; ``cost_usd``: its estimated cost, reserved against a USD budget."""
-        decision = self.admit_now(record, tokens, cost_usd)
-        if decision is not None:
-            return decision
+        ``tpm`` and a token budget; ``cost_usd``: its estimated cost, reserved against a USD budget. The request
+        path asks :meth:`admit_now` first, and this only when that cannot say yes."""
+        if not record.limited:
+            return ALLOWED
         now = self._clock()
         plan = self._plan(record, tokens, cost_usd, now)
         try:
@@ -113,26 +121,24 @@ class Limiter:
             return self._unreachable(RuntimeError("the budget counter vanished"))
         return self._decided(record, plan, verdict, now)
 
-    def admit_now(self, record: KeyRecord, tokens: int, cost_usd: float) -> Decision | None:
-        """:meth:`admit` without waiting, where the counters answer at once (in memory) and the key's budget
-        counter exists; None: ask :meth:`admit`. Every request of a limited key comes here first."""
-        if not record.limited:
-            return ALLOWED
+    def admit_now(self, record: KeyRecord, tokens: int, cost_usd: float) -> Plan | None:
+        """A limited key's request admitted without waiting, where the counters answer at once (in memory): its
+        plan, which is its ticket (what the counters left is written into it: :func:`admitted_headers`). None for
+        anything else (a limit reached, a budget counter to seed, counters elsewhere or out of reach): then
+        :meth:`admit` decides, and says why. Nothing is counted for a request this does not admit, so asking
+        again is safe. Every request of a limited key comes here first: no :class:`Decision` is built for it."""
         admit_now = self._admit_now
         if admit_now is None:
             return None
-        now = self._clock()
-        plan = self._plan(record, tokens, cost_usd, now)
+        plan = self._plan(record, tokens, cost_usd, self._clock())
         try:
-            verdict = admit_now(plan)
-        except Exception as exc:  # noqa: BLE001 - by policy, as for Redis
-            return self._unreachable(exc)
-        if verdict is None:  # admitted
-            if plan.max_concurrent:
-                self._leased[plan.token] = plan
-            return Decision(True, plan, None, None, None, "", True, record.rpm, plan.remaining_requests,
-                            record.tpm, plan.remaining_tokens)  # fmt: skip
-        return None if verdict.budget_unknown else self._decided(record, plan, verdict, now)
+            if admit_now(plan) is not None:
+                return None
+        except Exception:  # noqa: BLE001 - admit() meets it again and applies the policy
+            return None
+        if plan.max_concurrent:
+            self._leased[plan.token] = plan
+        return plan
 
     def _plan(self, record: KeyRecord, tokens: int, cost_usd: float, now: float) -> Plan:
         """What the request asks of the key's counters. Built positionally: a class called with keywords packs
@@ -146,10 +152,8 @@ class Limiter:
             if known is None or not (known[0] <= now and (known[1] is None or now < known[1])):
                 known = self._period(budget.period, now)
             period, unit = known[2], budget.unit
-            if unit == "usd":
-                budget_limit, budget_cost = round(budget.amount * NANO), round(cost_usd * NANO) if cost_usd > 0 else 0
-            else:
-                budget_limit, budget_cost = int(budget.amount), tokens
+            budget_limit = budget.units
+            budget_cost = tokens if unit == "tokens" else round(cost_usd * NANO) if cost_usd > 0 else 0
         return Plan(record.id, self._new_token(), record.rpm or 0, record.tpm or 0, tokens, record.max_concurrent or 0,
                     period, budget_limit, budget_cost, self._window, self._lease, unit)  # fmt: skip
 

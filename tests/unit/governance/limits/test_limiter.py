@@ -6,10 +6,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-import pytest
-
 from ocigate.governance.keys import KeyRecord
-from ocigate.governance.limits import Decision, Limiter, Plan, Verdict
+from ocigate.governance.limits import Decision, Limiter, MemoryBackend, Plan, Verdict
 
 
 def _key(**limits: object) -> KeyRecord:
@@ -52,16 +50,13 @@ async def test_unlimited_keys_skip_the_counters_and_outages_fail_open_or_closed(
     assert not closed.allowed and closed.error().status == 503 and closed.error().headers["retry-after"] == "1"
 
 
-@pytest.mark.parametrize(
-    "decision",
-    [
-        Decision(True, rpm=60, remaining_requests=59, tpm=1000, remaining_tokens=900),
-        Decision(True, rpm=60, remaining_requests=None, tpm=None),
-        Decision(True, tpm=5, remaining_tokens=0),
-        Decision(True),
-        Decision(False, limit="rpm", retry_after_s=2.5, rpm=60, remaining_requests=0),
-        Decision(False, limit="budget", retry_after_s=None, message="spent"),
-    ],
-)
-def test_header_pairs_are_the_headers_as_bytes(decision: Decision) -> None:
-    assert decision.header_pairs() == [(k.encode(), v.encode()) for k, v in decision.headers().items()]
+async def test_counters_that_fail_at_once_leave_the_policy_to_the_awaited_admission() -> None:
+    class Failing(MemoryBackend):
+        def admit_now(self, plan: Plan) -> Verdict | None:
+            raise RuntimeError("counters broken")
+
+    record = _key(rpm=1)
+    assert Limiter(Failing()).admit_now(record, 0, 0.0) is None  # not admitted, nothing counted: ask admit()
+    assert not (await Limiter(Failing()).admit(record)).enforced  # fail-open by default
+    closed = await Limiter(Failing(), fail_open=False).admit(record)
+    assert not closed.allowed and closed.error().status == 503

@@ -9,7 +9,7 @@ import secrets
 from array import array
 
 from ocigate.governance.keys import Budget, KeyRecord
-from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend
+from ocigate.governance.limits import Limiter, MemoryBackend, RedisBackend, admitted_headers
 from ocigate.governance.limits.memory import _COMPACT_AFTER
 
 
@@ -25,7 +25,7 @@ def _key(**limits: object) -> KeyRecord:
     return KeyRecord(f"key_{secrets.token_hex(6)}", "abcdefgh", "team-a", **limits)  # type: ignore[arg-type]
 
 
-def test_the_request_log_slides_exactly_and_keeps_only_the_window() -> None:
+async def test_the_request_log_slides_exactly_and_keeps_only_the_window() -> None:
     clock = Clock()
     backend = MemoryBackend(clock=clock)
     limiter = Limiter(backend, window_s=1.0)
@@ -33,16 +33,16 @@ def test_the_request_log_slides_exactly_and_keeps_only_the_window() -> None:
     admitted: list[float] = []
     for step in range(6000):  # 3,000 requests a second for 2 s: every window is full, then slides
         clock.now = 1000.0 + step / 3000
-        decision = limiter.admit_now(record, 0, 0.0)
-        assert decision is not None
+        plan = limiter.admit_now(record, 0, 0.0)
         in_window = sum(1 for t in admitted if t > clock.now - 1.0)
-        assert decision.allowed == (in_window < 1000), (step, in_window)
-        if decision.allowed:
+        assert (plan is not None) == (in_window < 1000), (step, in_window)
+        if plan is not None:
             admitted.append(clock.now)
-            assert decision.remaining_requests == 1000 - in_window - 1
-            limiter.finish_soon(decision.ticket, tokens=0, cost_usd=0.0)
-        else:
-            assert decision.limit == "rpm" and decision.retry_after_s is not None
+            assert plan.remaining_requests == 1000 - in_window - 1
+            limiter.finish_soon(plan, tokens=0, cost_usd=0.0)
+        else:  # refused, and nothing counted: the awaited admission says why, and when to come back
+            decision = await limiter.admit(record, tokens=0, cost_usd=0.0)
+            assert not decision.allowed and decision.limit == "rpm" and decision.retry_after_s is not None
             assert 0 < decision.retry_after_s <= 1.0
     state = backend._keys[record.id]
     assert isinstance(state.requests, array) and state.requests.typecode == "d"
@@ -62,9 +62,8 @@ def test_an_admitted_plan_is_its_ticket_and_settles_once() -> None:
         await limiter.admit(record, tokens=100, cost_usd=0.25)
 
     _run(seed())
-    admitted = limiter.admit_now(record, 100, 0.25)
-    assert admitted is not None and admitted.allowed and admitted.ticket is not None
-    plan = admitted.ticket
+    plan = limiter.admit_now(record, 100, 0.25)
+    assert plan is not None
     assert plan.key_id == record.id and plan.unit == "usd" and plan.remaining_tokens == 800
     assert limiter.leased == 2
     limiter.finish_soon(plan, tokens=10, cost_usd=0.05)
@@ -80,7 +79,6 @@ def test_counters_elsewhere_are_asked_with_an_await() -> None:
 
     limiter = Limiter(RedisBackend(Redis(port=1), pipeline=None))  # never connected: nothing is sent
     assert limiter.admit_now(_key(rpm=5), 0, 0.0) is None
-    assert limiter.admit_now(_key(), 0, 0.0) is not None  # an unlimited key needs no counter at all
 
 
 def test_a_settlement_after_a_reset_counts_nothing() -> None:
@@ -88,9 +86,9 @@ def test_a_settlement_after_a_reset_counts_nothing() -> None:
     limiter = Limiter(backend)
     record = _key(tpm=1000, max_concurrent=1)
     admitted = limiter.admit_now(record, 100, 0.0)
-    assert admitted is not None and admitted.allowed
+    assert admitted is not None
     _run(backend.reset(record.id))
-    limiter.finish_soon(admitted.ticket, tokens=5, cost_usd=0.0)
+    limiter.finish_soon(admitted, tokens=5, cost_usd=0.0)
     assert record.id not in backend._keys  # no state made up for a key whose counters were reset
 
 
@@ -100,6 +98,10 @@ def test_a_key_record_works_out_its_name_and_limits_once_and_again_when_replaced
     unlimited = dataclasses.replace(record, rpm=None)
     assert not unlimited.limited and unlimited.display == record.display
     assert unlimited == dataclasses.replace(record, rpm=None)  # the worked-out fields do not take part in ==
+    budget = Budget(2.5)
+    assert budget.units == 2_500_000_000  # nano-dollars
+    assert dataclasses.replace(budget, amount=0.25).units == 250_000_000
+    assert Budget(70_000, "tokens", "day").units == 70_000
 
 
 def _run(coroutine: object) -> None:
@@ -108,13 +110,34 @@ def _run(coroutine: object) -> None:
     asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
-def test_what_is_left_is_counted_for_every_limit_at_once() -> None:
+async def test_what_is_left_is_counted_for_every_limit_at_once() -> None:
     limiter = Limiter(MemoryBackend())
     record = _key(rpm=5, tpm=1000, max_concurrent=10)
     for admitted in range(1, 6):
-        decision = limiter.admit_now(record, 100, 0.0)
-        assert decision is not None and decision.allowed
-        assert (decision.remaining_requests, decision.remaining_tokens) == (5 - admitted, 1000 - 100 * admitted)
-        assert decision.headers()["x-ratelimit-remaining-requests"] == str(5 - admitted)
-    refused = limiter.admit_now(record, 100, 0.0)
-    assert refused is not None and not refused.allowed and refused.limit == "rpm"
+        plan = limiter.admit_now(record, 100, 0.0)
+        assert plan is not None
+        assert (plan.remaining_requests, plan.remaining_tokens) == (5 - admitted, 1000 - 100 * admitted)
+        assert dict(admitted_headers(plan)) == {
+            b"x-ratelimit-limit-requests": b"5",
+            b"x-ratelimit-remaining-requests": str(5 - admitted).encode(),
+            b"x-ratelimit-limit-tokens": b"1000",
+            b"x-ratelimit-remaining-tokens": str(1000 - 100 * admitted).encode(),
+        }
+    assert limiter.admit_now(record, 100, 0.0) is None  # the sixth request of the minute is not admitted here
+    refused = await limiter.admit(record, tokens=100, cost_usd=0.0)
+    assert not refused.allowed and refused.limit == "rpm"
+    assert refused.headers()["x-ratelimit-remaining-requests"] == "0"
+
+
+async def test_an_admission_at_once_and_an_awaited_one_give_the_same_headers() -> None:
+    """The request path's headers come from the plan (``admitted_headers``), the awaited path's from a Decision:
+    two counters in the same state must answer the same headers."""
+    for limits in ({"rpm": 7}, {"tpm": 900}, {"rpm": 7, "tpm": 900, "max_concurrent": 3}, {"budget": Budget(5.0)}):
+        record = _key(**limits)
+        at_once, awaited = Limiter(MemoryBackend()), Limiter(MemoryBackend())
+        await at_once.admit(record, tokens=50, cost_usd=0.01)  # a budget's counter is seeded on the first
+        await awaited.admit(record, tokens=50, cost_usd=0.01)
+        plan = at_once.admit_now(record, 50, 0.01)
+        decision = await awaited.admit(record, tokens=50, cost_usd=0.01)
+        assert plan is not None and decision.allowed, limits
+        assert admitted_headers(plan) == decision.header_pairs(), limits
