@@ -273,6 +273,17 @@ class KeyLookup(Protocol):
     async def get_by_hash(self, key_hash: str) -> KeyRecord | None: ...
 
 
+REFRESH_AHEAD = 0.75
+"""The part of its TTL after which a cache entry in use is read again in the background."""
+
+
+def _refreshed(task: asyncio.Task[KeyRecord | None]) -> None:
+    """A background read's outcome: the entry it wrote, or (the store failing) nothing: the entry lapses at its
+    TTL, and the requests after that meet the failure themselves."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("reading a cached key again failed: %r", task.exception())
+
+
 @dataclass(slots=True)
 class _Entry:
     record: KeyRecord | None
@@ -283,7 +294,9 @@ class KeyCache:
     """Key hash → record, for the request path.
 
     An entry is used for ``ttl_s`` (1 s by default) and then read again from the store, so a key revoked
-    through any instance stops working everywhere within ``ttl_s`` even without Redis. With Redis, every change
+    through any instance stops working everywhere within ``ttl_s`` even without Redis. A key in use is read again
+    ahead of that, once its entry is ``REFRESH_AHEAD`` of the TTL old, while its requests go on with the entry
+    they have: a busy key's requests never all wait for the store together once a TTL. With Redis, every change
     is also announced on :data:`CHANNEL` and each instance drops the key at once; a (re)subscription clears
     the whole cache, since announcements may have been missed while the connection was down. Concurrent
     lookups of one key share one store read, and unknown keys are cached too (a flood of bad keys costs the
@@ -312,6 +325,8 @@ class KeyCache:
         self._entries: Bounded[str, _Entry] = Bounded(max(1, max_entries))
         self._unknown: Bounded[str, _Entry] = Bounded(max_unknown)
         self._inflight: dict[str, asyncio.Future[KeyRecord | None]] = {}
+        self._refresh_after = ttl_s * REFRESH_AHEAD
+        self._refreshing: set[asyncio.Task[KeyRecord | None]] = set()
         self._generation = 0
         self._listener: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
@@ -325,6 +340,8 @@ class KeyCache:
                 await asyncio.wait_for(self.subscribed.wait(), 2.0)
 
     async def close(self) -> None:
+        for task in list(self._refreshing):
+            task.cancel()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -346,11 +363,23 @@ class KeyCache:
     def cached(self, key_hash: str) -> KeyRecord | None | _Missing:
         """What the cache knows of a key hash without waiting: its record, None for a wrong secret, or
         :data:`MISSING` when the store must be read (:meth:`authenticate` does). Every request of a team key
-        asks, so this is a dictionary read and a clock."""
+        asks, so this is a dictionary read and a clock (and, once a TTL for a key in use, a background read)."""
         entry = self._entries.get(key_hash) or self._unknown.get(key_hash)
-        if entry is not None and self._clock() - entry.fetched < self._ttl:
-            return entry.record
-        return MISSING
+        if entry is None:
+            return MISSING
+        age = self._clock() - entry.fetched
+        if age >= self._refresh_after:
+            if age >= self._ttl:
+                return MISSING
+            if entry.record is not None and key_hash not in self._inflight:
+                self._refresh(key_hash)  # a key in use: read again now, so that no request waits at the TTL
+        return entry.record
+
+    def _refresh(self, key_hash: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.read(key_hash))
+        self._refreshing.add(task)
+        task.add_done_callback(_refreshed)
+        task.add_done_callback(self._refreshing.discard)
 
     async def read(self, key_hash: str) -> KeyRecord | None:
         """The store's record of a key hash (one read however many ask at once), cached for ``ttl_s``."""

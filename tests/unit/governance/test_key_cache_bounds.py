@@ -3,6 +3,11 @@ presented stayed cached until 100,000 of them had filled the one table that also
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
+import pytest
+
 from ocigate.core.errors import AuthenticationFailed
 from ocigate.governance.keys import KeyCache, KeyHasher, KeyRecord, new_secret
 
@@ -75,3 +80,91 @@ async def test_wrong_keys_past_the_ttl_are_dropped_as_new_ones_arrive() -> None:
         now[0] = n / 100  # a hundred wrong keys a second
         await cache.lookup(new_secret())
     assert cache.size[1] <= 101
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowStore(Store):
+    """A store whose reads wait until the test lets them through."""
+
+    def __init__(self, *secrets: str) -> None:
+        super().__init__(*secrets)
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
+        await self.gate.wait()
+        return await super().get_by_hash(key_hash)
+
+
+async def test_a_key_in_use_is_read_again_ahead_of_its_ttl_while_its_requests_go_on() -> None:
+    """Before, every request of a busy key waited for the store together once a TTL (a stall each second)."""
+    secret = new_secret()
+    store, clock = SlowStore(secret), Clock()
+    cache = KeyCache(store, HASHER, ttl_s=1.0, clock=clock)
+    await cache.authenticate(secret)
+    assert store.reads == 1
+    clock.now += 0.5
+    await cache.authenticate(secret)
+    await asyncio.sleep(0)
+    assert store.reads == 1  # young: nothing to do
+    store.gate.clear()  # the store is slow from now on
+    clock.now += 0.3  # past REFRESH_AHEAD of the TTL: one background read, and no request waits for it
+    answers = [await asyncio.wait_for(cache.authenticate(secret), 1.0) for _ in range(20)]
+    assert {a.id for a in answers} == {"key_0"}
+    await asyncio.sleep(0)
+    assert store.reads == 1 and len(cache._inflight) == 1  # one read under way, however many asked
+    store.keys[HASHER.hash(secret)] = dataclasses.replace(answers[0], revoked_at=clock.now)  # revoked meanwhile
+    store.gate.set()
+    await asyncio.sleep(0.01)
+    assert store.reads == 2 and not cache._inflight
+    with pytest.raises(AuthenticationFailed):  # the read ahead brought the revocation in before the TTL
+        await cache.authenticate(secret)
+
+
+async def test_the_ttl_still_bounds_what_a_key_that_was_not_read_ahead_may_use() -> None:
+    secret = new_secret()
+    store, clock = SlowStore(secret), Clock()
+    cache = KeyCache(store, HASHER, ttl_s=1.0, clock=clock)
+    await cache.authenticate(secret)
+    clock.now += 1.0  # idle until its TTL: no read ahead, and the entry is no longer used
+    store.keys.clear()  # the key was deleted meanwhile
+    with pytest.raises(AuthenticationFailed):
+        await cache.authenticate(secret)
+    assert store.reads == 2
+
+
+async def test_a_wrong_key_is_not_read_ahead() -> None:
+    store, clock = Store(), Clock()
+    cache = KeyCache(store, HASHER, ttl_s=1.0, clock=clock)
+    wrong = new_secret()
+    assert await cache.lookup(wrong) is None
+    clock.now += 0.9
+    assert await cache.lookup(wrong) is None
+    await asyncio.sleep(0)
+    assert store.reads == 1
+
+
+async def test_a_read_ahead_that_fails_leaves_the_entry_to_its_ttl() -> None:
+    secret = new_secret()
+    store, clock = Store(secret), Clock()
+    cache = KeyCache(store, HASHER, ttl_s=1.0, clock=clock)
+    await cache.authenticate(secret)
+
+    async def broken(key_hash: str) -> KeyRecord | None:
+        raise OSError("the store is down")
+
+    store.get_by_hash = broken  # type: ignore[method-assign]
+    clock.now += 0.8
+    assert (await cache.authenticate(secret)).id == "key_0"  # the entry serves while it is young enough
+    await asyncio.sleep(0.01)
+    assert not cache._refreshing  # the failed read is done, its error retrieved (no "never retrieved" warning)
+    clock.now += 0.3
+    with pytest.raises(OSError):  # past the TTL the request meets the failure itself
+        await cache.authenticate(secret)
