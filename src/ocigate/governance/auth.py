@@ -71,9 +71,8 @@ class GatewayAuth:
             if not is_virtual_key(key):
                 raise AuthenticationFailed(WRONG_KEY)
             cache = self._governance.cache
-            key_hash = self._governance.hasher.hash(key)
-            found = cache.cached(key_hash)  # a key in use is in the cache: no coroutine to await
-            record = active(found if found is not MISSING else await cache.read(key_hash))
+            found = cache.cached(key)  # a key in use is in the cache: no coroutine to await
+            record = active(found if found is not MISSING else await cache.read(key))
             if admin:
                 raise GatewayError(
                     f"The key {record.display} is a team key; the admin API needs the gateway's master key.",

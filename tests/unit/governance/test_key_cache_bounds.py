@@ -168,3 +168,26 @@ async def test_a_read_ahead_that_fails_leaves_the_entry_to_its_ttl() -> None:
     clock.now += 0.3
     with pytest.raises(OSError):  # past the TTL the request meets the failure itself
         await cache.authenticate(secret)
+
+
+async def test_the_cache_files_a_secret_under_its_own_keyed_hash_and_reads_the_store_by_the_stores() -> None:
+    peppered = KeyHasher("pepper-0123456789")
+    secret = new_secret()
+    record = KeyRecord("key_p", secret[4:12], "team-p")
+
+    class PepperedStore:
+        reads: list[str] = []
+
+        async def get_by_hash(self, key_hash: str) -> KeyRecord | None:
+            self.reads.append(key_hash)
+            return record if key_hash == peppered.hash(secret) else None
+
+    store = PepperedStore()
+    one, two = KeyCache(store, peppered), KeyCache(store, peppered)
+    assert (await one.authenticate(secret)).id == "key_p" and (await two.authenticate(secret)).id == "key_p"
+    assert store.reads == [peppered.hash(secret)] * 2  # the store is asked by the store's (peppered) hash
+    # In memory, a secret is filed under a hash keyed per cache: nothing there matches the store's hashes, nor
+    # another process's cache.
+    assert one.index(secret) != two.index(secret)
+    assert peppered.hash(secret) not in {one.index(secret).hex(), two.index(secret).hex()}
+    assert (await one.authenticate(secret)).id == "key_p" and len(store.reads) == 2  # a hit reads nothing

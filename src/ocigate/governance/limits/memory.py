@@ -7,7 +7,6 @@ just as the Lua script makes it in Redis.
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from array import array
 from collections.abc import Callable, Sequence
@@ -33,6 +32,9 @@ class _KeyState:
     """Tokens per one-second bucket, oldest first (buckets are added as time goes on)."""
     tokens_total: int = 0
     """The sum of ``tokens``, kept as they change rather than summed on every request."""
+    second: int = -1
+    """The second of the last admission: what ages out of reach (token buckets, a past period's budget) is let
+    go once a second, not on every request."""
     leases: dict[str | int, float] = field(default_factory=dict)
     """Lease token -> expiry."""
     budgets: dict[str, _Budget] = field(default_factory=dict)
@@ -74,9 +76,12 @@ class MemoryBackend:
         state = self._keys.get(plan.key_id)
         if state is None:
             state = self._keys[plan.key_id] = _KeyState()
+        second = int(now)  # the clocks here count up from at least 0: int is floor
+        if second != state.second:
+            self._age(state, second, plan.window_s)
         budget: _Budget | None = None
         if plan.budget_limit > 0:
-            budget = self._budget(state, plan.budget_period)
+            budget = state.budgets.get(plan.budget_period)
             if budget is None:
                 return Verdict(False, None, 0.0, None, None, None, True)
             if budget.spent + plan.budget_cost > plan.budget_limit:
@@ -94,15 +99,7 @@ class MemoryBackend:
             if len(requests) - first >= rpm:
                 return Verdict(False, "rpm", requests[first] + window - now, 0)
         used = 0
-        second = math.floor(now)
         if tpm > 0:
-            kept_from = second - int(window) + 1  # the oldest bucket still in the window
-            buckets = state.tokens
-            while buckets:
-                oldest = next(iter(buckets))
-                if oldest >= kept_from:
-                    break
-                state.tokens_total -= buckets.pop(oldest)
             used = state.tokens_total if state.tokens_total > 0 else 0
             if used > 0 and used + plan.tokens > tpm:
                 return Verdict(False, "tpm", _tokens_retry(state.tokens, used, plan, now), None, 0)
@@ -131,6 +128,21 @@ class MemoryBackend:
             budget.spent += plan.budget_cost
         return None
 
+    def _age(self, state: _KeyState, second: int, window_s: float) -> None:
+        """A new second for the key: the token buckets that left the window go, and a budget counter past its
+        expiry (a period over, and its grace) is forgotten, as :meth:`_budget` would find it."""
+        state.second = second
+        kept_from = second - int(window_s) + 1  # the oldest bucket still in the window
+        buckets = state.tokens
+        while buckets:
+            oldest = next(iter(buckets))
+            if oldest >= kept_from:
+                break
+            state.tokens_total -= buckets.pop(oldest)
+        if state.budgets:
+            for period in [p for p, b in state.budgets.items() if b.expires_at is not None]:
+                self._budget(state, period)
+
     async def finish(self, plan: Plan, *, tokens_delta: int, spend_delta: int) -> None:
         self.finish_now(plan, tokens_delta, spend_delta)
 
@@ -140,7 +152,7 @@ class MemoryBackend:
         if state is None:  # the key's counters were reset since: nothing of this request is counted any more
             return
         if tokens_delta and plan.tpm > 0:
-            second = math.floor(self._clock())
+            second = int(self._clock())
             buckets = state.tokens
             buckets[second] = buckets.get(second, 0) + tokens_delta
             state.tokens_total += tokens_delta

@@ -141,3 +141,24 @@ async def test_an_admission_at_once_and_an_awaited_one_give_the_same_headers() -
         decision = await awaited.admit(record, tokens=50, cost_usd=0.01)
         assert plan is not None and decision.allowed, limits
         assert admitted_headers(plan) == decision.header_pairs(), limits
+
+
+async def test_what_ages_out_goes_once_a_second_exactly_as_it_went_on_every_request() -> None:
+    """Token buckets that left the window and a budget counter past its expiry are let go when a new second
+    begins for the key (``_KeyState.second``), not on every request: the counts are the same."""
+    mono, wall = Clock(), Clock()
+    backend = MemoryBackend(clock=mono, wall=wall)
+    limiter = Limiter(backend, clock=wall)
+    record = _key(tpm=1000, budget=Budget(10_000.0, "tokens", "total"))
+    await backend.seed_budget(record.id, "total", 0, wall.now + 30)  # a counter that lapses in 30 s
+    first = limiter.admit_now(record, 600, 0.0)
+    assert first is not None and first.remaining_tokens == 400
+    mono.now += 59.5  # the same window: 600 of 1000 used
+    assert limiter.admit_now(record, 500, 0.0) is None
+    mono.now += 0.5  # the bucket of the first second has left the window
+    second = limiter.admit_now(record, 500, 0.0)
+    assert second is not None and second.remaining_tokens == 500
+    wall.now += 31  # the budget counter has expired: forgotten, so the awaited admission seeds it again
+    mono.now += 1
+    assert limiter.admit_now(record, 10, 0.0) is None
+    assert await backend.budget_spent(record.id, "total") is None
