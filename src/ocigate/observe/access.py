@@ -23,8 +23,8 @@ from ocigate.core.notes import AccessNote
 
 _BLANK = AccessNote()
 PIPE_BUF = 4096
-"""The largest write a pipe takes whole (POSIX: at least 512; Linux 4096); counted in characters, which the
-access line's ASCII makes bytes."""
+"""The largest write a pipe takes whole (POSIX: at least 512; Linux 4096), in bytes: a team key's name (``ogk-…``),
+a model or a path a client sent may be beyond ASCII, and then a character is more than a byte."""
 
 
 class AccessLog:
@@ -115,7 +115,8 @@ class AccessLog:
             self.recent.append(text)
         stream = sys.stderr
         text = "\n".join(lines) + "\n"
-        if len(text) <= PIPE_BUF:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if len(text) <= PIPE_BUF and (text.isascii() or _size(text, encoding) <= PIPE_BUF):
             stream.write(text)
             stream.flush()
             return
@@ -124,12 +125,13 @@ class AccessLog:
         chunk: list[str] = []
         size = 0
         for line in lines:
-            if chunk and size + len(line) + 1 > PIPE_BUF:
+            length = len(line) + 1 if line.isascii() else _size(line, encoding) + 1
+            if chunk and size + length > PIPE_BUF:
                 stream.write("\n".join(chunk) + "\n")
                 stream.flush()
                 chunk, size = [], 0
             chunk.append(line)
-            size += len(line) + 1
+            size += length
         stream.write("\n".join(chunk) + "\n")
         stream.flush()
 
@@ -141,3 +143,8 @@ class AccessLog:
                 self.flush()
         finally:
             self.flush()
+
+
+def _size(text: str, encoding: str) -> int:
+    """``text``'s bytes as the stream writes them (stderr replaces what its encoding cannot hold)."""
+    return len(text.encode(encoding, "backslashreplace"))
