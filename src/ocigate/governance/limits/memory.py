@@ -42,8 +42,10 @@ class _KeyState:
 
 
 _COMPACT_AFTER = 1024
-"""Entries gone from the front of a request log before it is compacted (one move of what is left, at most as
-many entries as were dropped: amortised constant per request)."""
+"""Entries gone from the front of a request log before it may be compacted; it is once they are a quarter of it
+(one move of what is left, at most three entries per entry dropped: amortised constant per request). The log
+then holds at most a third more than its window: a key at 3,000 requests a second holds its minute's 1.4 MB
+and at most 1.9 MB, where compacting at half let it reach 2.9 MB."""
 
 
 class MemoryBackend:
@@ -92,7 +94,7 @@ class MemoryBackend:
             count, gone = len(requests), now - window
             while first < count and requests[first] <= gone:
                 first += 1
-            if first > _COMPACT_AFTER and first * 2 > count:  # the array's front is mostly gone: drop it
+            if first > _COMPACT_AFTER and first * 4 > count:  # a quarter of the array has left: drop it
                 del requests[:first]
                 first = 0
             state.first = first

@@ -162,3 +162,19 @@ async def test_what_ages_out_goes_once_a_second_exactly_as_it_went_on_every_requ
     mono.now += 1
     assert limiter.admit_now(record, 10, 0.0) is None
     assert await backend.budget_spent(record.id, "total") is None
+
+
+def test_a_busy_request_log_holds_at_most_a_third_more_than_its_window() -> None:
+    """Compacted once a quarter of it has left the window (before: once half had, so up to twice the window)."""
+    clock = Clock()
+    backend = MemoryBackend(clock=clock)
+    limiter = Limiter(backend, window_s=1.0)
+    record = _key(rpm=1_000_000)
+    longest = 0
+    for step in range(60_000):  # 20,000 requests a second for 3 s: the window holds 20,000
+        clock.now = 1000.0 + step / 20_000
+        assert limiter.admit_now(record, 0, 0.0) is not None
+        longest = max(longest, len(backend._keys[record.id].requests))
+    state = backend._keys[record.id]
+    assert len(state.requests) - state.first == 20_000
+    assert 20_000 < longest <= 20_000 * 4 // 3 + 1
