@@ -327,7 +327,9 @@ class KeyCache:
         self._inflight: dict[bytes, asyncio.Future[KeyRecord | None]] = {}
         self._blank = hashlib.blake2s(key=secrets.token_bytes(32))
         self._refresh_after = ttl_s * REFRESH_AHEAD
-        self._refreshing: set[asyncio.Task[KeyRecord | None]] = set()
+        self._refreshing: dict[bytes, asyncio.Task[KeyRecord | None]] = {}
+        """Reads ahead under way, by index: one per key, from the request that started it (before its task has
+        run and registered its read in ``_inflight``)."""
         self._generation = 0
         self._listener: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
@@ -341,7 +343,7 @@ class KeyCache:
                 await asyncio.wait_for(self.subscribed.wait(), 2.0)
 
     async def close(self) -> None:
-        for task in list(self._refreshing):
+        for task in list(self._refreshing.values()):
             task.cancel()
         if self._listener is not None:
             self._listener.cancel()
@@ -380,15 +382,15 @@ class KeyCache:
         if age >= self._refresh_after:
             if age >= self._ttl:
                 return MISSING
-            if entry.record is not None and index not in self._inflight:
-                self._refresh(secret)  # a key in use: read again now, so that no request waits at the TTL
+            if entry.record is not None and index not in self._refreshing and index not in self._inflight:
+                self._refresh(index, secret)  # a key in use: read again now, so that no request waits at the TTL
         return entry.record
 
-    def _refresh(self, secret: str) -> None:
+    def _refresh(self, index: bytes, secret: str) -> None:
         task = asyncio.get_running_loop().create_task(self.read(secret))
-        self._refreshing.add(task)
+        self._refreshing[index] = task
         task.add_done_callback(_refreshed)
-        task.add_done_callback(self._refreshing.discard)
+        task.add_done_callback(lambda _: self._refreshing.pop(index, None))
 
     async def read(self, secret: str) -> KeyRecord | None:
         """The store's record of a secret (one read however many ask at once), cached for ``ttl_s``."""

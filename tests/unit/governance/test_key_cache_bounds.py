@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from ocigate.core.errors import AuthenticationFailed
-from ocigate.governance.keys import KeyCache, KeyHasher, KeyRecord, new_secret
+from ocigate.governance.keys import MISSING, KeyCache, KeyHasher, KeyRecord, new_secret
 
 HASHER = KeyHasher()
 
@@ -191,3 +191,17 @@ async def test_the_cache_files_a_secret_under_its_own_keyed_hash_and_reads_the_s
     assert one.index(secret) != two.index(secret)
     assert peppered.hash(secret) not in {one.index(secret).hex(), two.index(secret).hex()}
     assert (await one.authenticate(secret)).id == "key_p" and len(store.reads) == 2  # a hit reads nothing
+
+
+async def test_requests_arriving_together_start_one_read_ahead() -> None:
+    """Requests of one loop iteration all ask before the read-ahead's task has run: one task, not one each."""
+    secret = new_secret()
+    store, clock = SlowStore(secret), Clock()
+    cache = KeyCache(store, HASHER, ttl_s=1.0, clock=clock)
+    await cache.authenticate(secret)
+    clock.now += 0.8
+    for _ in range(20):
+        assert cache.cached(secret) is not MISSING
+    assert len(cache._refreshing) == 1
+    await asyncio.sleep(0.01)
+    assert store.reads == 2 and not cache._refreshing
