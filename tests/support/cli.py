@@ -31,16 +31,22 @@ def serving(env: dict[str, str], port: int, timeout: float = 30.0) -> Iterator[s
         [sys.executable, "-m", "ocigate", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.05)
+        wait_ready(f"http://127.0.0.1:{port}", process, timeout)
         yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Returns once the gateway at ``url`` answers ``/readyz`` with 200; fails if ``process`` exits first or
+    ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)

@@ -11,16 +11,14 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import orjson
 import pytest
 
-from tests.support.cli import clean_env, run_ocigate
+from tests.support.cli import clean_env, run_ocigate, wait_ready
 from tests.support.otlp import OtlpReceiver
 from tests.support.tracing import CLIENT_SPAN, CLIENT_TRACE, TRACEPARENT
 
@@ -44,18 +42,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
-        time.sleep(0.05)
 
 
 def test_serve_exports_its_spans_over_otlp_and_logs_json(receiver: OtlpReceiver, tmp_path: Path) -> None:

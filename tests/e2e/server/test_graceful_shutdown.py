@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from ocigate.emulator import EmulatorConfig
+from tests.support.cli import wait_ready
 from tests.support.regions import MODEL
 from tests.support.servers import CHICAGO_KEY, ServerThread, start_emulator
 
@@ -49,15 +50,7 @@ def test_sigterm_lets_50_open_streams_finish(slow_region: ServerThread) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
-            time.sleep(0.05)
+        wait_ready(url, process, timeout=20)
 
         async def run() -> list[str]:
             opened = asyncio.Event()

@@ -20,15 +20,31 @@ class Recorder:
         pass
 
 
-def test_a_large_batch_is_written_in_whole_lines_of_at_most_pipe_buf(monkeypatch: pytest.MonkeyPatch) -> None:
-    recorder = Recorder()
+class Utf8Recorder(Recorder):
+    encoding = "utf-8"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        # A team key's name takes 3 bytes for its last character: before, writes were cut at 4,096 characters, and
+        # a batch of such lines reached the pipe in writes of more than 4,096 bytes.
+        "key=ogk-AbCdEfGh… model=modèle-ü ",
+    ],
+    ids=["ascii", "beyond-ascii"],
+)
+def test_a_large_batch_is_written_in_whole_lines_of_at_most_pipe_buf(
+    monkeypatch: pytest.MonkeyPatch, extra: str
+) -> None:
+    recorder = Utf8Recorder()
     monkeypatch.setattr("sys.stderr", recorder)
     log = AccessLog()
     for n in range(200):
-        log.record(f"request_id={n:016x} method=POST path=/v1/chat/completions status=200")
+        log.record(f"request_id={n:016x} {extra}method=POST path=/v1/chat/completions status=200")
     log.flush()
     assert len(recorder.writes) > 1
-    assert all(len(text) <= PIPE_BUF and text.endswith("\n") for text in recorder.writes)
+    assert all(len(text.encode("utf-8")) <= PIPE_BUF and text.endswith("\n") for text in recorder.writes)
     lines = "".join(recorder.writes).splitlines()
     assert [line.rsplit("request_id=", 1)[1][:16] for line in lines] == [f"{n:016x}" for n in range(200)]
 
@@ -41,25 +57,6 @@ def test_a_small_batch_is_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
     log.record("request_id=2 status=200")
     log.flush()
     assert len(recorder.writes) == 1 and recorder.writes[0].count("\n") == 2
-
-
-class Utf8Recorder(Recorder):
-    encoding = "utf-8"
-
-
-def test_writes_stay_within_pipe_buf_in_bytes_when_lines_are_not_ascii(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A team key's name (``ogk-AbCdEfGh…``) takes 3 bytes for its last character: before, the writes were cut
-    at 4,096 characters, and a batch of such lines reached the pipe in writes of more than 4,096 bytes."""
-    recorder = Utf8Recorder()
-    monkeypatch.setattr("sys.stderr", recorder)
-    log = AccessLog()
-    for n in range(200):
-        log.record(f"request_id={n:016x} key=ogk-AbCdEfGh… model=modèle-ü path=/v1/chat/completions status=200")
-    log.flush()
-    assert len(recorder.writes) > 1
-    assert all(len(text.encode("utf-8")) <= PIPE_BUF and text.endswith("\n") for text in recorder.writes)
-    lines = "".join(recorder.writes).splitlines()
-    assert [line.rsplit("request_id=", 1)[1][:16] for line in lines] == [f"{n:016x}" for n in range(200)]
 
 
 def test_a_small_batch_beyond_ascii_is_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
